@@ -1,0 +1,65 @@
+"""The ClickLog store port."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+
+from movie.events import Event
+
+
+class ClickLogStore(abc.ABC):
+    """Where click and rating events are kept, one partition per visitor.
+
+    Every read and delete takes the visitor's key, so no call can reach another
+    visitor's events.
+    """
+
+    @abc.abstractmethod
+    def add(self, event: Event) -> bool:
+        """Store a click or rating event; False if its event_id was already stored."""
+
+    @abc.abstractmethod
+    def history(self, user_key: str, limit: int | None = None) -> list[Event]:
+        """The visitor's events, newest first (all of them when limit is None)."""
+
+    @abc.abstractmethod
+    def get(self, user_key: str, event_id: uuid.UUID) -> Event | None:
+        """One of the visitor's events, or None."""
+
+    @abc.abstractmethod
+    def delete(self, user_key: str, event_id: uuid.UUID) -> bool:
+        """Remove one of the visitor's events; False if they had no such event."""
+
+    @abc.abstractmethod
+    def delete_all(self, user_key: str, up_to_ts: int | None = None) -> int:
+        """Remove the visitor's events (those with ts <= up_to_ts); return how many."""
+
+    def reassign(self, from_key: str, to_key: str) -> int:
+        """Move every event of `from_key` to `to_key` (login merge); return how many."""
+        moved = 0
+        for event in self.history(from_key):
+            if self.add(_rekeyed(event, to_key)):
+                moved += 1
+            self.delete(from_key, event.event_id)
+        return moved
+
+    def apply(self, event: Event) -> None:
+        """Carry out an event as it arrives from the bus; replays are harmless."""
+        if event.kind != "delete":
+            self.add(event)
+        elif event.target_event_id is not None:
+            self.delete(event.user_key, event.target_event_id)
+        else:
+            self.delete_all(event.user_key, up_to_ts=event.ts)
+
+
+def _rekeyed(event: Event, user_key: str) -> Event:
+    return Event(
+        event_id=event.event_id,
+        user_key=user_key,
+        kind=event.kind,
+        movie_id=event.movie_id,
+        rating=event.rating,
+        ts=event.ts,
+    )

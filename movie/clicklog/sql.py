@@ -1,0 +1,69 @@
+"""ClickLog store in a table of the default database (the embedded default)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import IntegrityError, transaction
+
+from movie.clicklog.base import ClickLogStore
+from movie.events import Event
+from movie.models import ClickEvent
+
+
+def _to_event(row: ClickEvent) -> Event:
+    return Event(
+        event_id=row.event_id,
+        user_key=row.user_key,
+        kind=row.kind,
+        movie_id=row.movie_id,
+        rating=row.rating,
+        ts=row.ts,
+    )
+
+
+class SqlClickLogStore(ClickLogStore):
+    def add(self, event: Event) -> bool:
+        if event.kind == "delete":
+            raise ValueError("a delete event is applied, not stored")
+        try:
+            with transaction.atomic():
+                _, created = ClickEvent.objects.get_or_create(
+                    event_id=event.event_id,
+                    defaults={
+                        "user_key": event.user_key,
+                        "movie_id": event.movie_id,
+                        "kind": event.kind,
+                        "rating": event.rating,
+                        "ts": event.ts,
+                    },
+                )
+        except IntegrityError:  # a concurrent writer stored the same event id
+            return False
+        return created
+
+    def history(self, user_key: str, limit: int | None = None) -> list[Event]:
+        rows = ClickEvent.objects.filter(user_key=user_key).order_by("-ts", "-event_id")
+        if limit is not None:
+            rows = rows[:limit]
+        return [_to_event(row) for row in rows]
+
+    def get(self, user_key: str, event_id: uuid.UUID) -> Event | None:
+        row = ClickEvent.objects.filter(user_key=user_key, event_id=event_id).first()
+        return _to_event(row) if row else None
+
+    def delete(self, user_key: str, event_id: uuid.UUID) -> bool:
+        deleted, _ = ClickEvent.objects.filter(
+            user_key=user_key, event_id=event_id
+        ).delete()
+        return deleted > 0
+
+    def delete_all(self, user_key: str, up_to_ts: int | None = None) -> int:
+        rows = ClickEvent.objects.filter(user_key=user_key)
+        if up_to_ts is not None:
+            rows = rows.filter(ts__lte=up_to_ts)
+        deleted, _ = rows.delete()
+        return deleted
+
+    def reassign(self, from_key: str, to_key: str) -> int:
+        return ClickEvent.objects.filter(user_key=from_key).update(user_key=to_key)

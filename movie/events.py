@@ -1,0 +1,106 @@
+"""The click-log event: what travels on the event bus and lands in the store."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("click", "rating", "delete")
+RATING_MIN, RATING_MAX, RATING_STEP = 0.5, 5.0, 0.5
+
+
+class EventError(ValueError):
+    """An event that does not make sense; the message says why."""
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def check_rating(value: Any) -> float:
+    """Return `value` as a rating in 0.5..5.0 by steps of 0.5, or raise EventError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise EventError("rating must be a number from 0.5 to 5.0 in steps of 0.5")
+    rating = float(value)
+    if not RATING_MIN <= rating <= RATING_MAX or (rating * 2) != int(rating * 2):
+        raise EventError("rating must be a number from 0.5 to 5.0 in steps of 0.5")
+    return rating
+
+
+@dataclass(frozen=True)
+class Event:
+    """One visitor action.
+
+    `event_id` is the idempotency key: a store keeps at most one event per id.
+    A `delete` event removes `target_event_id` from the visitor's log, or, when that
+    is None, every event of the visitor up to `ts` (so a replayed delete-all never
+    removes clicks made after it).
+    """
+
+    user_key: str
+    kind: str
+    movie_id: int | None = None
+    rating: float | None = None
+    ts: int = field(default_factory=now_ms)
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    target_event_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        if not self.user_key or len(self.user_key) > 80:
+            raise EventError("user_key must be 1 to 80 characters")
+        if self.kind not in KINDS:
+            raise EventError(f"kind must be one of {', '.join(KINDS)}")
+        if self.kind == "delete":
+            if self.movie_id is not None or self.rating is not None:
+                raise EventError("a delete event carries no movie_id or rating")
+        else:
+            if isinstance(self.movie_id, bool) or not isinstance(self.movie_id, int):
+                raise EventError("movie_id must be an integer")
+            if self.movie_id <= 0:
+                raise EventError("movie_id must be positive")
+            if self.target_event_id is not None:
+                raise EventError("only a delete event has a target_event_id")
+        if self.kind == "rating":
+            object.__setattr__(self, "rating", check_rating(self.rating))
+        elif self.rating is not None:
+            raise EventError("only a rating event carries a rating")
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "event_id": str(self.event_id),
+            "user_key": self.user_key,
+            "movie_id": self.movie_id,
+            "kind": self.kind,
+            "rating": self.rating,
+            "ts": self.ts,
+        }
+        if self.kind == "delete":
+            data["target_event_id"] = (
+                str(self.target_event_id) if self.target_event_id else None
+            )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """Build an event from its JSON form, raising EventError when malformed."""
+        if not isinstance(data, dict):
+            raise EventError("an event is a JSON object")
+        try:
+            target = data.get("target_event_id")
+            return cls(
+                event_id=uuid.UUID(str(data["event_id"])),
+                user_key=str(data["user_key"]),
+                kind=str(data["kind"]),
+                movie_id=data.get("movie_id"),
+                rating=data.get("rating"),
+                ts=int(data["ts"]),
+                target_event_id=uuid.UUID(str(target)) if target else None,
+            )
+        except KeyError as exc:
+            raise EventError(f"event field missing: {exc.args[0]}") from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, EventError):
+                raise
+            raise EventError(f"malformed event: {exc}") from None

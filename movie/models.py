@@ -1,0 +1,75 @@
+"""Catalogue, historical interactions and the SQL click log."""
+
+from django.db import models
+
+
+class Genre(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+    slug = models.SlugField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Movie(models.Model):
+    # The MovieLens item id, so ids agree with the data and the model.
+    id = models.PositiveIntegerField(primary_key=True)
+    title = models.CharField(max_length=200, db_index=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
+    # Number of historical interactions; set by the catalogue import.
+    popularity = models.PositiveIntegerField(default=0, db_index=True)
+
+    class Meta:
+        ordering = ["-popularity", "id"]
+
+    def __str__(self) -> str:
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        return f"{self.title} ({self.year})" if self.year else self.title
+
+
+class Interaction(models.Model):
+    """A historical MovieLens rating: the training data and the popularity source."""
+
+    ml_user_id = models.PositiveIntegerField()
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="+")
+    rating = models.FloatField()
+    timestamp = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ml_user_id", "movie"], name="unique_interaction"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.ml_user_id} rated {self.movie_id}: {self.rating}"
+
+
+class ClickEvent(models.Model):
+    """One event of the click log (SQL adapter of the ClickLog store)."""
+
+    class Kind(models.TextChoices):
+        CLICK = "click"
+        RATING = "rating"
+
+    event_id = models.UUIDField(primary_key=True)
+    user_key = models.CharField(max_length=80)
+    movie_id = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    rating = models.FloatField(null=True, blank=True)
+    ts = models.BigIntegerField(help_text="Epoch milliseconds")
+
+    class Meta:
+        indexes = [models.Index(fields=["user_key", "-ts"], name="clicklog_user_ts")]
+        ordering = ["-ts"]
+
+    def __str__(self) -> str:
+        return f"{self.user_key} {self.kind} {self.movie_id} @ {self.ts}"

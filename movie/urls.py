@@ -1,0 +1,28 @@
+from django.urls import path
+
+from movie import api, views
+
+app_name = "movie"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("genre/<slug:slug>/", views.genre_detail, name="genre"),
+    path("movie/<int:movie_id>/", views.movie_detail, name="detail"),
+    path("movie/<int:movie_id>/poster.svg", views.poster, name="poster"),
+    path("movie/<int:movie_id>/click/", views.movie_click, name="click"),
+    path("movie/<int:movie_id>/rate/", views.movie_rate, name="rate"),
+    path("history/clear/", views.history_clear, name="history-clear"),
+    path(
+        "history/<uuid:event_id>/delete/",
+        views.history_delete,
+        name="history-delete",
+    ),
+    path("api/events", api.EventsView.as_view(), name="api-events"),
+    path("api/history", api.HistoryView.as_view(), name="api-history"),
+    path(
+        "api/history/<uuid:event_id>",
+        api.HistoryEventView.as_view(),
+        name="api-history-event",
+    ),
+]

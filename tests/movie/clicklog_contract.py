@@ -1,0 +1,86 @@
+"""The contract every ClickLog store adapter passes (used by the adapter tests)."""
+
+import uuid
+
+from movie.events import Event
+
+
+def click(user_key, movie_id, ts, **kw):
+    return Event(user_key=user_key, kind="click", movie_id=movie_id, ts=ts, **kw)
+
+
+class ClickLogContract:
+    """Subclasses provide a `store` fixture returning a fresh, empty store."""
+
+    def test_add_then_history_newest_first(self, store):
+        for ts, movie in [(1000, 50), (3000, 100), (2000, 127)]:
+            assert store.add(click("s:a", movie, ts)) is True
+        assert [e.movie_id for e in store.history("s:a")] == [100, 127, 50]
+        assert [e.movie_id for e in store.history("s:a", limit=2)] == [100, 127]
+
+    def test_event_round_trips_every_field(self, store):
+        event = Event(user_key="u:7", kind="rating", movie_id=50, rating=4.5, ts=123)
+        store.add(event)
+        assert store.history("u:7") == [event]
+        assert store.get("u:7", event.event_id) == event
+
+    def test_replayed_event_id_is_stored_once(self, store):
+        event = click("s:a", 50, 1000)
+        assert store.add(event) is True
+        assert store.add(event) is False
+        assert len(store.history("s:a")) == 1
+
+    def test_visitors_are_isolated(self, store):
+        mine = click("s:a", 50, 1000)
+        theirs = click("s:b", 100, 1000)
+        store.add(mine)
+        store.add(theirs)
+        assert store.history("s:a") == [mine]
+        assert store.get("s:a", theirs.event_id) is None
+        assert store.delete("s:a", theirs.event_id) is False
+        assert store.history("s:b") == [theirs]
+        assert store.delete_all("s:a") == 1
+        assert store.history("s:b") == [theirs]
+
+    def test_delete_one(self, store):
+        first, second = click("s:a", 50, 1000), click("s:a", 100, 2000)
+        store.add(first)
+        store.add(second)
+        assert store.delete("s:a", first.event_id) is True
+        assert store.history("s:a") == [second]
+        assert store.delete("s:a", first.event_id) is False
+
+    def test_delete_all_up_to_a_time_keeps_later_events(self, store):
+        for ts in (1000, 2000, 3000):
+            store.add(click("s:a", 50, ts))
+        assert store.delete_all("s:a", up_to_ts=2000) == 2
+        assert [e.ts for e in store.history("s:a")] == [3000]
+
+    def test_apply_handles_every_kind_and_replays(self, store):
+        kept = click("s:a", 50, 1000)
+        gone = click("s:a", 100, 1500)
+        store.apply(kept)
+        store.apply(gone)
+        delete_one = Event(user_key="s:a", kind="delete", target_event_id=gone.event_id)
+        store.apply(delete_one)
+        store.apply(delete_one)
+        assert store.history("s:a") == [kept]
+        clear = Event(user_key="s:a", kind="delete", ts=5000)
+        store.apply(clear)
+        store.apply(click("s:a", 127, 6000))
+        store.apply(clear)  # a replayed delete-all spares the later click
+        assert [e.movie_id for e in store.history("s:a")] == [127]
+
+    def test_reassign_moves_everything(self, store):
+        events = [click("s:anon", m, ts) for m, ts in [(50, 1), (100, 2)]]
+        for event in events:
+            store.add(event)
+        store.add(click("u:1", 127, 3))
+        assert store.reassign("s:anon", "u:1") == 2
+        assert store.history("s:anon") == []
+        assert [e.movie_id for e in store.history("u:1")] == [127, 100, 50]
+
+    def test_unknown_ids(self, store):
+        assert store.get("s:a", uuid.uuid4()) is None
+        assert store.history("s:nobody") == []
+        assert store.delete_all("s:nobody") == 0

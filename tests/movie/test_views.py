@@ -1,0 +1,180 @@
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from movie import selectors
+from movie.models import ClickEvent
+
+
+def history_ids(client):
+    return [e["movie_id"] for e in client.get("/api/history").json()["events"]]
+
+
+def test_home_lists_popular_movies_with_posters(visitor, catalogue):
+    response = visitor.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index("Star Wars (1977)") < html.index("Fargo (1996)")
+    assert "/movie/50/poster.svg" in html
+    assert 'alt="Poster of Star Wars (1977)"' in html
+
+
+def test_home_paginates(visitor, catalogue, settings):
+    settings.MOVIES_PER_PAGE = 2
+    page2 = visitor.get("/?page=2").content.decode()
+    assert "Return of the Jedi" in page2 and "Star Wars (1977)" not in page2
+    assert visitor.get("/?page=abc").status_code == 200
+
+
+def test_search_finds_star_wars(visitor, catalogue):
+    response = visitor.get("/search/", {"q": "star wars"})
+    assert response.status_code == 200
+    assert "Star Wars (1977)" in response.content.decode()
+    assert "Fargo" not in response.content.decode().split("<main")[1]
+
+
+def test_genre_page_and_unknown_genre(visitor, catalogue):
+    html = visitor.get("/genre/sci-fi/").content.decode()
+    assert "Return of the Jedi" in html and "Fargo (1996)" not in html
+    assert visitor.get("/genre/no-such/").status_code == 404
+
+
+def test_detail_page_and_bad_ids(visitor, catalogue):
+    assert "Star Wars (1977)" in visitor.get("/movie/50/").content.decode()
+    assert visitor.get("/movie/99999/").status_code == 404
+    assert visitor.get("/movie/abc/").status_code == 404
+    assert visitor.get("/movie/-1/").status_code == 404
+
+
+def test_poster_is_deterministic_svg_with_cache_headers(visitor, catalogue):
+    first = visitor.get("/movie/50/poster.svg")
+    assert first.status_code == 200
+    assert first["Content-Type"] == "image/svg+xml"
+    assert "max-age" in first["Cache-Control"]
+    assert first.content == visitor.get("/movie/50/poster.svg").content
+    assert b"Star Wars" in first.content
+    again = visitor.get("/movie/50/poster.svg", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert visitor.get("/movie/100/poster.svg").content != first.content
+    assert visitor.get("/movie/4242/poster.svg").status_code == 404
+
+
+def test_first_click_of_a_brand_new_visitor_is_kept(catalogue):
+    client = Client(enforce_csrf_checks=False)  # no page loaded before
+    response = client.post("/movie/50/click/")
+    assert response.status_code == 302
+    assert response["Location"] == "/movie/50/"
+    assert ClickEvent.objects.count() == 1
+    assert history_ids(client) == [50]
+
+
+def test_click_needs_csrf_token(catalogue):
+    client = Client(enforce_csrf_checks=True)
+    client.get("/")
+    assert client.post("/movie/50/click/").status_code == 403
+    assert ClickEvent.objects.count() == 0
+    token = client.cookies["csrftoken"].value
+    assert (
+        client.post("/movie/50/click/", {"csrfmiddlewaretoken": token}).status_code
+        == 302
+    )
+    assert ClickEvent.objects.count() == 1
+
+
+def test_click_wrong_method_and_unknown_movie(visitor, catalogue):
+    assert visitor.get("/movie/50/click/").status_code == 405
+    assert visitor.post("/movie/99999/click/").status_code == 404
+    assert ClickEvent.objects.count() == 0
+
+
+def test_rating_is_shown_again_later(visitor, catalogue):
+    response = visitor.post("/movie/50/rate/", {"rating": "4.5"})
+    assert response.status_code == 302
+    html = visitor.get("/movie/50/").content.decode()
+    assert "Your rating: <strong>4.5 ★</strong>" in html
+    assert "Your rating: 4.5 ★" in visitor.get("/").content.decode()
+
+
+@pytest.mark.parametrize("value", ["0", "5.5", "abc", "", "4.25"])
+def test_bad_rating_form_is_400_and_stores_nothing(visitor, catalogue, value):
+    assert visitor.post("/movie/50/rate/", {"rating": value}).status_code == 400
+    assert ClickEvent.objects.count() == 0
+
+
+def test_sidebar_shows_own_history_only(visitor, other_visitor, catalogue):
+    visitor.post("/movie/50/click/")
+    other_visitor.post("/movie/100/click/")
+    mine = visitor.get("/").content.decode().split('id="history-heading"')[1]
+    theirs = other_visitor.get("/").content.decode().split('id="history-heading"')[1]
+    assert "Star Wars" in mine and "Fargo" not in mine
+    assert "Fargo" in theirs and "Star Wars" not in theirs
+
+
+def test_sidebar_delete_one_and_all(visitor, other_visitor, catalogue):
+    for movie_id in (50, 100, 127):
+        visitor.post(f"/movie/{movie_id}/click/")
+    other_visitor.post("/movie/50/click/")
+    event = ClickEvent.objects.get(movie_id=100)
+    response = visitor.post(
+        f"/history/{event.event_id}/delete/", {"next": "/search/?q=x"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/search/?q=x"
+    assert history_ids(visitor) == [127, 50]
+    theirs = ClickEvent.objects.get(
+        user_key__startswith="s:",
+        movie_id=50,
+        user_key=other_visitor.session["anon_visitor_key"],
+    )
+    assert visitor.post(f"/history/{theirs.event_id}/delete/").status_code == 404
+    assert (
+        visitor.post("/history/clear/", {"next": "https://evil.example/"})["Location"]
+        == "/"
+    )
+    assert history_ids(visitor) == []
+    assert history_ids(other_visitor) == [50]
+
+
+def test_sidebar_lists_last_fifty_newest_first(visitor, catalogue):
+    for n in range(55):
+        visitor.post(f"/movie/{50 if n % 2 else 100}/click/")
+    html = visitor.get("/").content.decode().split('id="history-heading"')[1]
+    assert html.count('class="delete"') == 50
+
+
+def test_signup_keeps_anonymous_history(visitor, catalogue):
+    visitor.post("/movie/50/click/")
+    visitor.post("/movie/100/rate/", {"rating": "3.0"})
+    response = visitor.post(
+        "/accounts/signup/",
+        {
+            "username": "ada",
+            "password1": "a-long-pass-123",
+            "password2": "a-long-pass-123",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(username="ada")
+    assert selectors.interacted_movie_ids(user_key=f"u:{user.pk}") == [100, 50]
+    assert history_ids(visitor) == [100, 50]
+    assert "Hi, ada" in visitor.get("/").content.decode()
+
+
+def test_login_merges_and_logout_starts_fresh(visitor, catalogue):
+    user = User.objects.create_user("bob", password="a-long-pass-123")
+    visitor.post("/movie/127/click/")
+    response = visitor.post(
+        "/accounts/login/", {"username": "bob", "password": "a-long-pass-123"}
+    )
+    assert response.status_code == 302
+    assert selectors.interacted_movie_ids(user_key=f"u:{user.pk}") == [127]
+    visitor.post("/accounts/logout/")
+    assert history_ids(visitor) == []
+    visitor.post("/accounts/login/", {"username": "bob", "password": "a-long-pass-123"})
+    assert history_ids(visitor) == [127]
+
+
+def test_signup_form_errors_are_shown(visitor, db):
+    response = visitor.post("/accounts/signup/", {"username": "x", "password1": "a"})
+    assert response.status_code == 200
+    assert User.objects.count() == 0
+    assert visitor.put("/accounts/signup/").status_code == 405
