@@ -1,0 +1,150 @@
+"""Full-ranking evaluation: Recall, NDCG, Hit and Precision at K."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["RankingEvaluator", "ranking_metrics"]
+
+
+def _metric_sums(
+    hits: torch.Tensor, n_relevant: torch.Tensor, ks: tuple[int, ...]
+) -> dict[str, float]:
+    """Per-metric sums over users; see :func:`ranking_metrics` for the definitions."""
+    hits = hits.to(torch.float64)
+    n_relevant = n_relevant.to(torch.float64)
+    max_k = hits.shape[1]
+    discount = 1.0 / torch.log2(torch.arange(2, max_k + 2, dtype=torch.float64))
+    cum_discount = torch.cumsum(discount, 0)
+    sums: dict[str, float] = {}
+    for k in ks:
+        if k > max_k:
+            raise ValueError(f"K={k} exceeds the {max_k} ranked items given")
+        found = hits[:, :k].sum(1)
+        dcg = (hits[:, :k] * discount[:k]).sum(1)
+        ideal_len = n_relevant.clamp(max=k).to(torch.int64)
+        idcg = cum_discount[(ideal_len - 1).clamp(min=0)]
+        sums[f"recall@{k}"] = float((found / n_relevant).sum())
+        sums[f"ndcg@{k}"] = float((dcg / idcg).sum())
+        sums[f"hit@{k}"] = float((found > 0).to(torch.float64).sum())
+        sums[f"precision@{k}"] = float((found / k).sum())
+    return sums
+
+
+def ranking_metrics(
+    hits: torch.Tensor, n_relevant: torch.Tensor, ks: tuple[int, ...] = (10, 20)
+) -> dict[str, float]:
+    """Mean Recall, NDCG, Hit and Precision at each K over users.
+
+    For a user with relevant (held-out) set T, ``hits[r]`` says whether the item
+    ranked r+1 (r = 0..K-1) is in T:
+
+        Recall@K    = |hits in top K| / |T|
+        Precision@K = |hits in top K| / K
+        Hit@K       = 1 if any hit in top K else 0
+        DCG@K       = sum_{r=1..K} hit_r / log2(r + 1)
+        IDCG@K      = sum_{r=1..min(|T|, K)} 1 / log2(r + 1)
+        NDCG@K      = DCG@K / IDCG@K
+
+    (the ideal ranking puts the user's own held-out items first, at most K of
+    them; the original NGCF code took the ideal list from the *predicted* hits,
+    which overstates NDCG.)
+
+    Args:
+        hits: (U, K_max) bool, row u = hits of user u's ranked list.
+        n_relevant: (U,) int, |T| for each user; every entry must be >= 1.
+        ks: cut-offs, each <= K_max.
+    """
+    if hits.shape[0] == 0:
+        return {f"{m}@{k}": math.nan for k in ks for m in _NAMES}
+    sums = _metric_sums(hits, n_relevant, ks)
+    return {name: value / hits.shape[0] for name, value in sums.items()}
+
+
+_NAMES = ("recall", "ndcg", "hit", "precision")
+
+
+class RankingEvaluator:
+    """Ranks all items for every user with held-out items and scores the top K.
+
+    Items in the user's known history are excluded from the ranking (score set to
+    -inf). Work per call: one (users x D) @ (D x items) product per chunk of users,
+    an index_put for the mask, ``torch.topk``, and a ``searchsorted`` lookup of the
+    top-K items in the sorted held-out pair keys. Index tensors are built once.
+
+    Args:
+        known_users, known_items: (n,) int64 pairs to exclude (train at validation,
+            train + valid at test).
+        heldout_users, heldout_items: (m,) int64 pairs to find; pairs must be
+            unique and disjoint from the known pairs.
+        n_items: number of items ranked.
+        ks: cut-offs reported.
+        user_batch: users per score chunk (bounds memory at user_batch x n_items).
+    """
+
+    def __init__(
+        self,
+        known_users: torch.Tensor,
+        known_items: torch.Tensor,
+        heldout_users: torch.Tensor,
+        heldout_items: torch.Tensor,
+        n_items: int,
+        ks: tuple[int, ...] = (10, 20),
+        user_batch: int = 1024,
+    ) -> None:
+        self.n_items = n_items
+        self.ks = tuple(ks)
+        self.max_k = max(self.ks)
+        self.heldout_keys = torch.unique(heldout_users * n_items + heldout_items)
+        self.users, self.n_relevant = torch.unique(heldout_users, return_counts=True)
+        self.chunks: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        for start in range(0, self.users.numel(), user_batch):
+            chunk = self.users[start : start + user_batch]
+            # Known pairs of the chunk's users, as (local row, item) for index_put.
+            local = torch.full((int(chunk.max()) + 1,), -1, dtype=torch.int64)
+            local[chunk] = torch.arange(chunk.numel())
+            inside = known_users <= chunk.max()
+            rows = local[known_users[inside]]
+            cols = known_items[inside]
+            keep = rows >= 0
+            self.chunks.append((chunk, rows[keep], cols[keep]))
+
+    @property
+    def n_users(self) -> int:
+        """Users evaluated (those with at least one held-out item)."""
+        return int(self.users.numel())
+
+    @torch.no_grad()
+    def evaluate(
+        self, user_embeddings: torch.Tensor, item_embeddings: torch.Tensor
+    ) -> dict[str, float]:
+        """Mean metrics over the users with held-out items.
+
+        Args:
+            user_embeddings: (n_users, D) final user embeddings.
+            item_embeddings: (n_items, D) final item embeddings.
+        """
+        if self.n_users == 0:
+            return ranking_metrics(
+                torch.zeros(0, self.max_k, dtype=torch.bool), torch.zeros(0), self.ks
+            )
+        totals: dict[str, float] = {}
+        item_t = item_embeddings.t()
+        for chunk, rows, cols in self.chunks:
+            scores = user_embeddings[chunk] @ item_t  # (chunk, n_items)
+            scores[rows, cols] = -torch.inf
+            top = torch.topk(
+                scores, min(self.max_k, self.n_items), dim=1, sorted=True
+            ).indices
+            keys = chunk.unsqueeze(1) * self.n_items + top
+            pos = torch.searchsorted(self.heldout_keys, keys)
+            pos.clamp_(max=self.heldout_keys.numel() - 1)
+            hits = self.heldout_keys[pos] == keys
+            if hits.shape[1] < self.max_k:  # fewer items than K: the rest are misses
+                hits = torch.nn.functional.pad(hits, (0, self.max_k - hits.shape[1]))
+            n_rel = self.n_relevant[torch.searchsorted(self.users, chunk)]
+            for name, value in _metric_sums(hits, n_rel, self.ks).items():
+                totals[name] = totals.get(name, 0.0) + value
+        return {name: value / self.n_users for name, value in totals.items()}

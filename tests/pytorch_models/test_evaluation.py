@@ -1,0 +1,74 @@
+import math
+
+import pytest
+import torch
+
+from pytorch_models.evaluation import RankingEvaluator, ranking_metrics
+
+LOG3 = math.log2(3)
+
+
+def test_metrics_match_hand_computed_values():
+    # user A: held-out {a, b}; ranks 1 and 3 are hits.
+    # user B: held-out {c};    rank 2 is a hit.
+    hits = torch.tensor([[1, 0, 1], [0, 1, 0]], dtype=torch.bool)
+    n_relevant = torch.tensor([2, 1])
+    m = ranking_metrics(hits, n_relevant, ks=(1, 3))
+    ndcg_a = (1 + 1 / 2) / (1 + 1 / LOG3)  # DCG: ranks 1, 3; IDCG: 2 ideal hits
+    ndcg_b = (1 / LOG3) / 1.0
+    assert m["recall@3"] == pytest.approx((2 / 2 + 1 / 1) / 2)
+    assert m["precision@3"] == pytest.approx((2 / 3 + 1 / 3) / 2)
+    assert m["hit@3"] == pytest.approx(1.0)
+    assert m["ndcg@3"] == pytest.approx((ndcg_a + ndcg_b) / 2)
+    assert m["recall@1"] == pytest.approx((1 / 2 + 0) / 2)
+    assert m["precision@1"] == pytest.approx(0.5)
+    assert m["hit@1"] == pytest.approx(0.5)
+    assert m["ndcg@1"] == pytest.approx(0.5)
+
+
+def test_ideal_dcg_comes_from_held_out_items_not_from_hits():
+    # 3 held-out items, only rank 1 hit: IDCG@2 = 1 + 1/log2(3), not 1.
+    m = ranking_metrics(torch.tensor([[True, False]]), torch.tensor([3]), ks=(2,))
+    assert m["ndcg@2"] == pytest.approx(1 / (1 + 1 / LOG3))
+    # 30 held-out items, all of the top 2 hit: ideal is capped at K, NDCG = 1.
+    m = ranking_metrics(torch.tensor([[True, True]]), torch.tensor([30]), ks=(2,))
+    assert m["ndcg@2"] == pytest.approx(1.0)
+    assert m["recall@2"] == pytest.approx(2 / 30)
+
+
+def test_evaluator_masks_known_items_and_ranks_all_items():
+    # Item score = its 1-d embedding; users all have embedding 1.
+    items = torch.tensor([[5.0], [4.0], [3.0], [2.0], [1.0]])
+    users = torch.ones(2, 1)
+    # user 0 knows items 0 and 1, so its ranking starts 2, 3, 4.
+    # user 1 knows nothing: 0, 1, 2, ...
+    evaluator = RankingEvaluator(
+        known_users=torch.tensor([0, 0]),
+        known_items=torch.tensor([0, 1]),
+        heldout_users=torch.tensor([0, 1, 1]),
+        heldout_items=torch.tensor([3, 2, 4]),
+        n_items=5,
+        ks=(1, 2),
+        user_batch=1,  # two chunks
+    )
+    m = evaluator.evaluate(users, items)
+    # user 0: top [2, 3] -> hit at rank 2; user 1: top [0, 1] -> nothing.
+    assert m["hit@1"] == pytest.approx(0.0)
+    assert m["recall@2"] == pytest.approx((1.0 + 0.0) / 2)
+    assert m["ndcg@2"] == pytest.approx((1 / LOG3) / 2)
+    assert m["precision@2"] == pytest.approx(0.25)
+    assert evaluator.n_users == 2
+
+
+def test_evaluator_skips_users_without_held_out_items():
+    evaluator = RankingEvaluator(
+        torch.tensor([0, 1]),
+        torch.tensor([0, 0]),
+        torch.tensor([1]),
+        torch.tensor([1]),
+        n_items=3,
+        ks=(1,),
+    )
+    m = evaluator.evaluate(torch.ones(2, 1), torch.tensor([[3.0], [2.0], [1.0]]))
+    assert m["recall@1"] == pytest.approx(1.0)
+    assert evaluator.n_users == 1

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from pytorch_models.data import Interactions, split_per_user
+from pytorch_models.ngcf import NGCFConfig
+from pytorch_models.training import (
+    EpochReport,
+    TrainConfig,
+    save_training_curve,
+    train_ngcf,
+)
+
+METRIC_KEYS = {"recall@10", "recall@20", "ndcg@10", "ndcg@20", "hit@10", "precision@10"}
+
+
+def clustered(n_users=60, n_items=80, per_user=12, seed=0):
+    """Users in 4 groups, each group drawing its items mostly from its own quarter."""
+    rng = np.random.default_rng(seed)
+    users, items = [], []
+    for u in range(n_users):
+        group = u % 4
+        own = np.arange(group * 20, group * 20 + 20)
+        chosen = rng.choice(own, size=per_user - 2, replace=False).tolist()
+        chosen += rng.choice(n_items, size=2, replace=False).tolist()
+        for i in dict.fromkeys(chosen):
+            users.append(u)
+            items.append(i)
+    return Interactions.from_pairs(users, items)
+
+
+def test_short_end_to_end_training(tmp_path):
+    split, _ = split_per_user(clustered(), seed=0)
+    reports: list[EpochReport] = []
+    config = TrainConfig(
+        model=NGCFConfig(embedding_dim=16, layer_sizes=(16, 16)),
+        learning_rate=0.01,
+        batch_size=64,
+        max_epochs=25,
+        patience=5,
+    )
+    result = train_ngcf(
+        split.train, split.valid, split.test, config, progress=reports.append
+    )
+    m = result.metrics
+    assert set(m["valid"]) >= METRIC_KEYS
+    assert set(m["test"]) >= METRIC_KEYS
+    assert set(m) >= {
+        "valid",
+        "test",
+        "best_epoch",
+        "epochs",
+        "train_seconds_per_epoch",
+        "config",
+    }
+    assert m["config"]["batch_size"] == 64
+    assert [r.epoch for r in reports] == list(range(1, m["epochs"] + 1))
+    assert all(r.seconds > 0 and r.valid_recall_at_20 is not None for r in reports)
+    best = max(r.valid_recall_at_20 for r in reports)
+    assert m["valid"]["recall@20"] == pytest.approx(best)
+    assert reports[m["best_epoch"] - 1].valid_recall_at_20 == pytest.approx(best)
+    # early stopping: stopped `patience` evaluations after the best one, or at the cap
+    assert m["epochs"] in (m["best_epoch"] + config.patience, config.max_epochs)
+    assert reports[-1].loss < reports[0].loss
+    # well above the random-ranking level (20 of 80 items -> recall@20 ~ 0.25)
+    assert m["test"]["recall@20"] > 0.5
+    png = save_training_curve(result.history, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rejects_bad_config():
+    split, _ = split_per_user(clustered(), seed=0)
+    with pytest.raises(ValueError):
+        train_ngcf(split.train, split.valid, split.test, TrainConfig(batch_size=0))
+
+
+def test_without_validation_data_the_last_epoch_is_kept():
+    split, _ = split_per_user(clustered(), seed=0)
+    empty = Interactions.from_pairs([], [])
+    config = TrainConfig(
+        model=NGCFConfig(embedding_dim=8, layer_sizes=(8,)),
+        batch_size=64,
+        max_epochs=4,
+        patience=1,
+    )
+    result = train_ngcf(split.train, empty, split.test, config)
+    assert result.metrics["epochs"] == 4
+    assert result.metrics["best_epoch"] == 4
+    assert result.metrics["test"]["recall@20"] > 0
