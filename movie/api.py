@@ -121,3 +121,58 @@ class HistoryEventView(JsonView):
         except services.UnknownEvent as exc:
             return error(str(exc), 404)
         return HttpResponse(status=204)
+
+
+MAX_K = 100
+MAX_IDS = 1000
+
+
+def _parse_k(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
+        raise BadRequest(f"k must be an integer from 1 to {MAX_K}")
+    return value
+
+
+def recommendations_json(recs: selectors.Recommendations) -> dict[str, Any]:
+    return {
+        "source": recs.source,
+        "message": recs.message,
+        "used_ids": recs.used_ids,
+        "unknown_ids": recs.unknown_ids,
+        "recommendations": [
+            {
+                "rank": item.rank,
+                "movie_id": item.movie.pk,
+                "title": item.movie.display_title,
+                "score": item.score,
+                "because": [m.pk for m in item.because],
+            }
+            for item in recs.items
+        ],
+    }
+
+
+class RecommendationsView(JsonView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Recommendations for the current visitor's own history."""
+        raw = request.GET.get("k", "10")
+        k = _parse_k(int(raw) if raw.isdigit() else None)
+        recs = selectors.recommendations_for(user_key=request.visitor_key, k=k)
+        return JsonResponse(recommendations_json(recs))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Stateless: recommendations for the given movie ids (nothing stored)."""
+        data = json_body(request)
+        unknown = set(data) - {"movie_ids", "k"}
+        if unknown:
+            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        k = _parse_k(data.get("k", 10))
+        ids = data.get("movie_ids")
+        if not isinstance(ids, list):
+            raise BadRequest("movie_ids must be a list of integers")
+        if len(ids) > MAX_IDS:
+            raise BadRequest(f"at most {MAX_IDS} movie_ids")
+        if any(isinstance(m, bool) or not isinstance(m, int) for m in ids):
+            raise BadRequest("movie_ids must be a list of integers")
+        recs = selectors.recommendations_for_movies(movie_ids=ids, k=k)
+        return JsonResponse(recommendations_json(recs))

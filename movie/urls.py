@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
     path("genre/<slug:slug>/", views.genre_detail, name="genre"),
+    path("movie/ngcf/", views.ngcf, name="ngcf"),
+    path("movie/ngcf/about/", views.ngcf_about, name="ngcf-about"),
+    path("movie/ngcf/training-curve.png", views.ngcf_curve, name="ngcf-curve"),
     path("movie/<int:movie_id>/", views.movie_detail, name="detail"),
     path("movie/<int:movie_id>/poster.svg", views.poster, name="poster"),
     path("movie/<int:movie_id>/click/", views.movie_click, name="click"),
@@ -19,6 +22,7 @@ urlpatterns = [
         name="history-delete",
     ),
     path("api/events", api.EventsView.as_view(), name="api-events"),
+    path("api/recommendations", api.RecommendationsView.as_view(), name="api-recs"),
     path("api/history", api.HistoryView.as_view(), name="api-history"),
     path(
         "api/history/<uuid:event_id>",

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.core.paginator import Paginator
 from django.http import (
+    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -88,11 +89,37 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
     rating = selectors.rating_for(user_key=request.visitor_key, movie_id=movie.pk)
     form = RatingForm(initial={"rating": str(rating) if rating else "4.0"})
+    similar = selectors.similar_movies(movie_id=movie.pk)
     return render(
         request,
         "movie/detail.html",
-        {"movie": movie, "rating": rating, "form": form},
+        {"movie": movie, "rating": rating, "form": form, "similar": similar},
     )
+
+
+@require_GET
+def ngcf(request: HttpRequest) -> HttpResponse:
+    """Ten NGCF recommendations, fine-tuned for this visitor inside the request."""
+    watched = selectors.history_for(user_key=request.visitor_key)
+    recs = selectors.recommendations_for(
+        user_key=request.visitor_key, k=10, history=watched
+    )
+    return render(request, "movie/ngcf.html", {"recs": recs, "watched": watched})
+
+
+@require_GET
+def ngcf_about(request: HttpRequest) -> HttpResponse:
+    return render(request, "movie/ngcf_about.html", selectors.model_card())
+
+
+@require_GET
+def ngcf_curve(request: HttpRequest) -> HttpResponse:
+    path = selectors.training_curve_path()
+    if path is None:
+        return not_found(request)
+    response = FileResponse(path.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @require_GET

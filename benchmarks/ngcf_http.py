@@ -1,0 +1,149 @@
+"""The whole NGCF page over HTTP: gunicorn on 127.0.0.1, p50 / p95 per request with
+1 and 4 concurrent clients, and resident memory per worker with the model loaded.
+
+    python benchmarks/ngcf_http.py --workers 2 --requests 200
+
+Needs the site's data set up first (`make run` once, or `make model`): the database
+with the catalogue and the trained checkpoint. Each client is its own visitor with
+ten clicks on popular movies, so every page view fine-tunes NGCF for that visitor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Visitor:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        handler = urllib.request.HTTPCookieProcessor(self.jar)
+        self.opener = urllib.request.build_opener(handler)
+
+    def get(self, path: str) -> bytes:
+        with self.opener.open(self.base + path, timeout=60) as response:
+            return response.read()
+
+    def click(self, movie_id: int) -> None:
+        token = next(c.value for c in self.jar if c.name == "csrftoken")
+        data = f"csrfmiddlewaretoken={token}".encode()
+        request = urllib.request.Request(
+            f"{self.base}/movie/{movie_id}/click/",
+            data=data,
+            headers={"Referer": self.base + "/"},
+        )
+        with self.opener.open(request, timeout=60) as response:
+            response.read()
+
+
+def worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def run_clients(visitors: list[Visitor], requests: int) -> list[float]:
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def loop(visitor: Visitor) -> None:
+        mine = []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            page = visitor.get("/movie/ngcf/")
+            mine.append(time.perf_counter() - t0)
+            assert b"Because you clicked" in page, "the page did not use NGCF"
+        with lock:
+            times.extend(mine)
+
+    threads = [threading.Thread(target=loop, args=(v,)) for v in visitors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=200, help="per client")
+    args = parser.parse_args()
+    port = free_port()
+    env = dict(
+        os.environ,
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        TORCH_THREADS="1",
+        LOG_LEVEL="WARNING",
+    )
+    command = [
+        sys.executable, "-m", "gunicorn", "pseudorec.wsgi",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+        "--threads", "1", "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        visitors = [Visitor(base) for _ in range(4)]
+        for n, visitor in enumerate(visitors):
+            visitor.get("/")
+            for movie_id in (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)[n:]:
+                visitor.click(movie_id)
+        for _ in range(3 * args.workers):  # every worker loads the model
+            run_clients(visitors, 1)
+        print(f"gunicorn: {args.workers} workers x 1 thread, torch/BLAS 1 thread each")
+        print("| clients | requests | p50 ms | p95 ms | mean ms | pages/s |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        for clients in (1, 4):
+            t0 = time.perf_counter()
+            times = run_clients(visitors[:clients], args.requests)
+            wall = time.perf_counter() - t0
+            ms = sorted(t * 1000 for t in times)
+            p50 = statistics.median(ms)
+            p95 = ms[int(0.95 * (len(ms) - 1))]
+            print(
+                f"| {clients} | {len(ms)} | {p50:.1f} | {p95:.1f} | "
+                f"{statistics.mean(ms):.1f} | {len(ms) / wall:.0f} |"
+            )
+        rss = [rss_mb(pid) for pid in worker_pids(server.pid)]
+        print("resident memory per worker (MB): " + ", ".join(f"{r:.0f}" for r in rss))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

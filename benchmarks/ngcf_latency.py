@@ -1,0 +1,144 @@
+"""Model work per NGCF request (fine-tuning + ranking), p50 / p95, on one thread.
+
+    python benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt
+    python benchmarks/ngcf_latency.py --synthetic original --synthetic 10x
+
+`--synthetic original` builds a graph of the original deployment's size (15,039
+users, 27,761 items, about 430,000 interactions, power-law item popularity) and
+`10x` ten times that; each is trained for ONE epoch (batch 65,536) just to have a
+checkpoint of the right shape: the timing does not depend on the weights' quality.
+Histories of 1 to 50 clicks are drawn with the items' popularity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pytorch_models.checkpoint import save_checkpoint  # noqa: E402
+from pytorch_models.data import Interactions  # noqa: E402
+from pytorch_models.predictor import NgcfPredictor  # noqa: E402
+from pytorch_models.training import TrainConfig, train_ngcf  # noqa: E402
+
+SIZES = {
+    "original": (15_039, 27_761, 430_000),
+    "10x": (150_390, 277_610, 4_300_000),
+}
+
+
+def synthetic_interactions(n_users: int, n_items: int, n_pairs: int, seed: int = 0):
+    """Unique (user, item) pairs: Zipf-like item popularity (exponent 1), lognormal
+    user activity."""
+    rng = np.random.default_rng(seed)
+    item_p = 1.0 / np.arange(1, n_items + 1)
+    item_p /= item_p.sum()
+    item_perm = rng.permutation(n_items)  # popular items are not the low ids
+    activity = rng.lognormal(mean=0.0, sigma=1.0, size=n_users)
+    draws = int(n_pairs * 1.15)
+    users = rng.choice(n_users, size=draws, p=activity / activity.sum())
+    items = item_perm[rng.choice(n_items, size=draws, p=item_p)]
+    keys = np.unique(users.astype(np.int64) * n_items + items)
+    keys = rng.permutation(keys)[:n_pairs]
+    return Interactions(keys // n_items + 1, keys % n_items + 1), item_p[
+        np.argsort(item_perm)
+    ]
+
+
+def one_epoch_checkpoint(data: Interactions, folder: Path) -> Path:
+    rng = np.random.default_rng(1)
+    # a small validation sample keeps the one evaluation cheap
+    valid_rows = rng.choice(len(data), size=min(500, len(data) // 10), replace=False)
+    mask = np.zeros(len(data), dtype=bool)
+    mask[valid_rows] = True
+    train, valid = data.take(np.flatnonzero(~mask)), data.take(valid_rows)
+    empty = Interactions.from_pairs([], [])
+    config = TrainConfig(max_epochs=1, batch_size=65_536)
+    t0 = time.perf_counter()
+    result = train_ngcf(train, valid, empty, config)
+    print(f"  one training epoch: {time.perf_counter() - t0:.1f}s", flush=True)
+    return save_checkpoint(result.checkpoint, folder / "one-epoch.pt")
+
+
+def time_requests(
+    predictor: NgcfPredictor, popularity: np.ndarray | None, requests: int, seed: int
+) -> list[float]:
+    rng = np.random.default_rng(seed)
+    ids = predictor.item_ids
+    p = None if popularity is None else popularity / popularity.sum()
+    for warm in range(5):
+        predictor.recommend(ids[:10].tolist(), k=10, seed=warm)
+    times = []
+    for r in range(requests):
+        size = int(rng.integers(1, 51))
+        history = rng.choice(ids, size=size, replace=False, p=p).tolist()
+        t0 = time.perf_counter()
+        predictor.recommend(history, k=10, epochs=10, seed=r)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def report(name: str, predictor: NgcfPredictor, times: list[float]) -> None:
+    ms = np.array(times) * 1000
+    n_items = predictor.n_items
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"| {name} | {n_items:,} | {len(ms)} | {np.percentile(ms, 50):.2f} | "
+        f"{np.percentile(ms, 95):.2f} | {statistics.mean(ms):.2f} | {rss:,.0f} |",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", action="append", default=[])
+    parser.add_argument("--synthetic", action="append", default=[], choices=SIZES)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(
+        f"threads: torch {torch.get_num_threads()}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+    )
+    rows = []
+    for path in args.checkpoint:
+        predictor = NgcfPredictor.load(path)
+        degree = predictor.checkpoint.item_degree.numpy().astype(np.float64)
+        rows.append((Path(path).name, predictor, degree + 1.0))
+    with tempfile.TemporaryDirectory() as folder:
+        for size in args.synthetic:
+            print(f"building synthetic graph '{size}' {SIZES[size]}", flush=True)
+            data, item_p = synthetic_interactions(*SIZES[size], seed=args.seed)
+            path = one_epoch_checkpoint(data, Path(folder))
+            predictor = NgcfPredictor.load(path)
+            rows.append((f"synthetic {size} (1-epoch checkpoint)", predictor, None))
+            rows[-1] = (rows[-1][0], predictor, item_p[predictor.item_ids - 1])
+            timed = time_requests(predictor, rows[-1][2], args.requests, args.seed)
+            rows[-1] = (*rows[-1], timed)
+        print()
+        print("| model | items | requests | p50 ms | p95 ms | mean ms | peak RSS MB |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for row in rows:
+            name, predictor, popularity = row[:3]
+            times = (
+                row[3]
+                if len(row) > 3
+                else time_requests(predictor, popularity, args.requests, args.seed)
+            )
+            report(name, predictor, times)
+
+
+if __name__ == "__main__":
+    main()

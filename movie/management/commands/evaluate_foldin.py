@@ -1,0 +1,37 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from movie.ngcf_jobs import foldin_evaluate
+
+
+class Command(BaseCommand):
+    help = (
+        "Hold out 20% of users, reveal each one's first 10 interactions, and compare "
+        "in-request fine-tuning with retraining, popularity and the original design."
+    )
+
+    def add_arguments(self, parser):
+        default = settings.DATA_DIR / "reports" / "foldin"
+        parser.add_argument("--out-json", default=str(default.with_suffix(".json")))
+        parser.add_argument("--out-md", default=str(default.with_suffix(".md")))
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--threads", type=int, default=1)
+
+    def handle(self, *args, **options):
+        from pytorch_models.data import DataError
+
+        if options["threads"] < 1:
+            raise CommandError("--threads must be at least 1")
+        try:
+            foldin_evaluate(
+                out_json=Path(options["out_json"]),
+                out_markdown=Path(options["out_md"]),
+                seed=options["seed"],
+                threads=options["threads"],
+                say=self.stdout.write,
+            )
+        except (DataError, ValueError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(Path(options["out_md"]).read_text())

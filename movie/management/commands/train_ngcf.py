@@ -1,0 +1,73 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from movie.ngcf_jobs import TrainJob, ngcf_train
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+class Command(BaseCommand):
+    help = (
+        "Train NGCF (on the imported ratings with a seeded per-user 80/10/10 split, "
+        "or on TSV files) and write the checkpoint the site serves."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--train", help="TSV: user_id<TAB>item_id[<TAB>timestamp]")
+        parser.add_argument("--valid", help="TSV, same columns")
+        parser.add_argument("--test", help="TSV, same columns")
+        parser.add_argument("--out", default=str(settings.NGCF_CHECKPOINT))
+        parser.add_argument("--epochs", type=int, help="maximum number of epochs")
+        parser.add_argument("--threads", type=int, default=1)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--metrics-json", help="also write the metrics here")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="do nothing when the checkpoint already exists",
+        )
+
+    def handle(self, *args, **options):
+        from pytorch_models.data import DataError
+
+        out = Path(options["out"])
+        if options["if_missing"] and out.exists():
+            self.stdout.write(f"checkpoint {out} exists; not retraining")
+            return
+        job = TrainJob(
+            out=out,
+            train=_path(options["train"]),
+            valid=_path(options["valid"]),
+            test=_path(options["test"]),
+            epochs=options["epochs"],
+            threads=options["threads"],
+            seed=options["seed"],
+            metrics_json=_path(options["metrics_json"]),
+        )
+        bar = tqdm(total=job.epochs, unit="epoch", desc="NGCF", dynamic_ncols=True)
+
+        def progress(report) -> None:
+            postfix = {"loss": f"{report.loss:.4f}", "best": report.best_epoch}
+            if report.valid_recall_at_20 is not None:
+                postfix["valid R@20"] = f"{report.valid_recall_at_20:.4f}"
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
+
+        try:
+            result = ngcf_train(job, progress=progress, say=self.stdout.write)
+        except (DataError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            bar.close()
+        metrics = result.metrics
+        test = metrics["test"]
+        self.stdout.write(
+            f"best epoch {metrics['best_epoch']} of {metrics['epochs']}, "
+            f"{metrics['train_seconds_per_epoch']:.3f} s/epoch; test recall@20 "
+            f"{test['recall@20']:.4f} ndcg@20 {test['ndcg@20']:.4f}"
+        )
