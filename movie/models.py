@@ -73,3 +73,25 @@ class ClickEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_key} {self.kind} {self.movie_id} @ {self.ts}"
+
+
+class OutboxEvent(models.Model):
+    """An event not yet handed to the event bus (the transactional outbox).
+
+    Publishing writes the row first, then delivers it and deletes it; a row that
+    is still here was not delivered and is retried by the relay (`relay_outbox`).
+    """
+
+    event_id = models.UUIDField()
+    user_key = models.CharField(max_length=80)
+    payload = models.JSONField(help_text="Event.to_dict()")
+    created = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user_key", "id"], name="outbox_user_id")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"outbox {self.event_id} ({self.user_key}, {self.attempts} attempts)"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.text import slugify
 
 from movie.models import Genre, Interaction, Movie
@@ -162,10 +162,16 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
             title, year = clean_title_year(row[1], row[2])
             movies.append(Movie(id=movie_id, title=title, year=year))
             links += [(movie_id, genre_ids[g]) for g in genres.split() if g]
+        # MySQL/MariaDB upsert (ON DUPLICATE KEY UPDATE) takes no conflict target.
+        target = (
+            ["id"]
+            if connection.features.supports_update_conflicts_with_target
+            else None
+        )
         Movie.objects.bulk_create(
             movies,
             update_conflicts=True,
-            unique_fields=["id"],
+            unique_fields=target,
             update_fields=["title", "year"],
             batch_size=500,
         )

@@ -84,6 +84,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if not name.is_absolute():
         DATABASES["default"]["NAME"] = str(BASE_DIR / name)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # MySQL/MariaDB through mysqlclient: 4-byte UTF-8 everywhere (titles, keys), and
+    # strict mode so a too-long value is an error, not a silent truncation.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+    )
+    DATABASES["default"]["TEST"] = {
+        "CHARSET": "utf8mb4",
+        "COLLATION": "utf8mb4_unicode_ci",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _VALIDATORS = "django.contrib.auth.password_validation."
@@ -120,10 +130,25 @@ NGCF_CHECKPOINT = BASE_DIR / os.environ.get(
     "NGCF_CHECKPOINT", "data/checkpoints/ngcf-ml100k.pt"
 )
 NGCF_FINETUNE_EPOCHS = int(os.environ.get("NGCF_FINETUNE_EPOCHS", "10"))
+# Threads torch may use per process for the per-request model work.
+TORCH_THREADS = int(os.environ.get("TORCH_THREADS", "1"))
 
 # Ports and adapters (DESIGN.md): a short name or a dotted path to a class.
 EVENT_BUS = os.environ.get("EVENT_BUS", "direct")
 CLICKLOG_BACKEND = os.environ.get("CLICKLOG_BACKEND", "sql")
+# The real stack (README, "Running on MariaDB + Kafka + DynamoDB"). Empty means unset;
+# the adapters and the movie.E10x system checks name what is missing.
+KAFKA_BOOTSTRAP_SERVERS = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+KAFKA_TOPIC = os.environ.get("KAFKA_TOPIC", "clicklog")
+KAFKA_CONSUMER_GROUP = os.environ.get("KAFKA_CONSUMER_GROUP", "clicklog-store")
+DYNAMODB_TABLE = os.environ.get("DYNAMODB_TABLE", "")
+DYNAMODB_ENDPOINT_URL = os.environ.get("DYNAMODB_ENDPOINT_URL", "")
+AWS_DEFAULT_REGION = os.environ.get("AWS_DEFAULT_REGION", "")
+# Transactional outbox in front of the bus: on by default whenever an event leaves
+# this database (any adapter but direct + sql).
+EVENT_OUTBOX = env_bool(
+    "EVENT_OUTBOX", default=(EVENT_BUS, CLICKLOG_BACKEND) != ("direct", "sql")
+)
 
 HISTORY_SIDEBAR_LENGTH = 50
 MOVIES_PER_PAGE = 24

@@ -5,6 +5,7 @@ from movie.clicklog.base import ClickLogStore
 
 BACKENDS = {
     "sql": "movie.clicklog.sql.SqlClickLogStore",
+    "dynamodb": "movie.clicklog.dynamodb.DynamoDBClickLogStore",
 }
 
 

@@ -1,0 +1,209 @@
+"""The Kafka consumer that writes click-log events into the ClickLog store.
+
+Offsets are committed only after the store accepted every event before them, so a
+crash replays the uncommitted events; the store keeps one event per event_id, so a
+replay stores nothing twice (at-least-once delivery, exactly-once effect).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from movie.clicklog.base import ClickLogStore
+from movie.eventbus.kafka import KafkaConfig, event_decode, kafka_module
+from movie.events import Event, EventError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    kafka: KafkaConfig
+    # The broker drops a silent member after this long; a restarted consumer waits
+    # about this long for the partitions of the one it replaces.
+    session_timeout_ms: int = 10_000
+    max_poll_records: int = 500
+    # Threads writing to the store; one visitor's events are always applied in
+    # order by one thread, different visitors' in parallel.
+    workers: int = 4
+    # Stop after this many seconds without a message (None: run until stopped).
+    idle_timeout_s: float | None = None
+    # Log the counts this often.
+    log_interval_s: float = 30.0
+    # Backoff after a failed store write, doubled up to the maximum.
+    retry_backoff_s: float = 0.5
+    retry_backoff_max_s: float = 30.0
+
+
+@dataclass
+class ConsumeStats:
+    processed: int = 0  # events applied to the store
+    failed: int = 0  # malformed messages, logged and skipped
+    store_errors: int = 0  # failed writes, retried
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        return (
+            f"processed={self.processed} failed={self.failed} "
+            f"store_errors={self.store_errors} "
+            f"elapsed={time.monotonic() - self.started:.1f}s"
+        )
+
+
+def consumer_make(config: ConsumerConfig) -> Any:
+    kafka = kafka_module()
+    try:
+        return kafka.KafkaConsumer(
+            config.kafka.topic,
+            bootstrap_servers=config.kafka.bootstrap_servers,
+            group_id=config.kafka.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=config.session_timeout_ms,
+            heartbeat_interval_ms=max(config.session_timeout_ms // 5, 500),
+            max_poll_records=config.max_poll_records,
+        )
+    except kafka.errors.KafkaError as exc:
+        raise ConnectionError(
+            f"Kafka broker at KAFKA_BOOTSTRAP_SERVERS="
+            f"{','.join(config.kafka.bootstrap_servers)} unreachable: {exc!r}"
+        ) from exc
+
+
+def clicks_consume(
+    *,
+    config: ConsumerConfig,
+    store: ClickLogStore,
+    stop: threading.Event,
+    consumer: Any = None,
+) -> ConsumeStats:
+    """Consume the click topic into `store` until `stop` is set (or the idle timeout).
+
+    A malformed message is logged, counted as failed and skipped. A failed store
+    write is retried from the same offset with backoff; nothing after it is
+    committed until it succeeds.
+    """
+    kafka = kafka_module()
+    consumer = consumer or consumer_make(config)
+    stats = ConsumeStats()
+    backoff = config.retry_backoff_s
+    last_log = time.monotonic()
+    idle_since: float | None = None
+    logger.info(
+        "consuming topic %s as group %s from %s",
+        config.kafka.topic,
+        config.kafka.group_id,
+        ",".join(config.kafka.bootstrap_servers),
+    )
+    pool = ThreadPoolExecutor(config.workers) if config.workers > 1 else None
+    try:
+        while not stop.is_set():
+            batch = consumer.poll(timeout_ms=500)
+            now = time.monotonic()
+            if now - last_log >= config.log_interval_s:
+                logger.info("consumer: %s", stats.line())
+                last_log = now
+            if not batch:
+                # Idle time counts only once partitions are assigned: joining the
+                # group takes a few seconds and is not idleness.
+                if config.idle_timeout_s is not None and consumer.assignment():
+                    idle_since = idle_since or now
+                    if now - idle_since >= config.idle_timeout_s:
+                        break
+                continue
+            idle_since = None
+            ok = _apply_batch(batch, consumer, store, stats, stop, pool)
+            try:
+                # Positions are just past the applied events (failed or stopped
+                # partitions were sought back), so this commits only what is stored.
+                consumer.commit()
+            except kafka.errors.KafkaError as exc:
+                # A rebalance took the partitions away; their new owner replays the
+                # uncommitted events, which the store ignores.
+                logger.warning("offset commit failed (events will replay): %r", exc)
+            if ok:
+                backoff = config.retry_backoff_s
+            else:
+                stop.wait(backoff)
+                backoff = min(backoff * 2, config.retry_backoff_max_s)
+    finally:
+        logger.info("consumer stopped: %s", stats.line())
+        if pool is not None:
+            pool.shutdown()
+        consumer.close()
+    return stats
+
+
+def _apply_batch(
+    batch: dict[Any, list[Any]],
+    consumer: Any,
+    store: ClickLogStore,
+    stats: ConsumeStats,
+    stop: threading.Event,
+    pool: ThreadPoolExecutor | None,
+) -> bool:
+    """Apply a poll's records, each visitor's in order, visitors in parallel.
+
+    Where a write fails (or a stop comes) the partition is sought back to the
+    first unapplied record, so it and everything after it is read again; what was
+    already applied after it replays harmlessly. Returns False after a failure.
+    """
+    by_visitor: dict[str, list[tuple[Any, int, Event]]] = defaultdict(list)
+    for tp, records in batch.items():
+        for record in records:
+            try:
+                event = event_decode(record.value)
+            except EventError as exc:
+                stats.failed += 1
+                logger.warning(
+                    "skipping malformed message %s[%d]@%d: %s",
+                    tp.topic,
+                    tp.partition,
+                    record.offset,
+                    exc,
+                )
+                continue
+            by_visitor[event.user_key].append((tp, record.offset, event))
+
+    stats_lock = threading.Lock()
+
+    def apply_in_order(items: list[tuple[Any, int, Event]]) -> tuple[int, Any]:
+        """Apply one visitor's events; (count applied, (tp, offset) not applied)."""
+        for done, (tp, offset, event) in enumerate(items):
+            if stop.is_set():
+                return done, (tp, offset)
+            try:
+                store.apply(event)
+            except Exception:
+                with stats_lock:
+                    stats.store_errors += 1
+                logger.exception(
+                    "store write failed for event %s at %s[%d]@%d; will retry",
+                    event.event_id,
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                )
+                return done, (tp, offset)
+        return len(items), None
+
+    groups = list(by_visitor.values())
+    if pool is None or len(groups) < 2:
+        results = [apply_in_order(items) for items in groups]
+    else:
+        results = list(pool.map(apply_in_order, groups))
+    first_unapplied: dict[Any, int] = {}
+    for applied, unapplied in results:
+        stats.processed += applied
+        if unapplied is not None:
+            tp, offset = unapplied
+            first_unapplied[tp] = min(offset, first_unapplied.get(tp, offset))
+    for tp, offset in first_unapplied.items():
+        consumer.seek(tp, offset)
+    return not first_unapplied or stop.is_set()

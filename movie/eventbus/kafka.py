@@ -1,0 +1,135 @@
+"""Kafka event bus: JSON events on a topic, keyed by user_key (kafka-python).
+
+Keying by user_key puts all of one visitor's events on one partition, so the
+consumer sees them in the order they were published.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from movie.eventbus.base import EventBus
+from movie.events import Event
+
+logger = logging.getLogger(__name__)
+
+# How long one publish may block the request when the broker is slow or down; the
+# outbox keeps the event if it runs out.
+SEND_TIMEOUT_S = 5.0
+
+
+class BrokerUnavailable(ConnectionError):
+    """The broker could not be reached or did not acknowledge in time."""
+
+
+def kafka_module() -> Any:
+    try:
+        import kafka
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "EVENT_BUS=kafka needs kafka-python (pip install -r requirements.txt)"
+        ) from exc
+    return kafka
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    bootstrap_servers: list[str]
+    topic: str
+    group_id: str
+
+    @classmethod
+    def from_settings(cls) -> KafkaConfig:
+        servers = [s.strip() for s in settings.KAFKA_BOOTSTRAP_SERVERS.split(",")]
+        servers = [s for s in servers if s]
+        if not servers:
+            raise ImproperlyConfigured(
+                "EVENT_BUS=kafka needs KAFKA_BOOTSTRAP_SERVERS (host:port, ...)"
+            )
+        if not settings.KAFKA_TOPIC:
+            raise ImproperlyConfigured("EVENT_BUS=kafka needs KAFKA_TOPIC")
+        return cls(
+            bootstrap_servers=servers,
+            topic=settings.KAFKA_TOPIC,
+            group_id=settings.KAFKA_CONSUMER_GROUP,
+        )
+
+
+def event_encode(event: Event) -> tuple[bytes, bytes]:
+    """The (key, value) of an event's Kafka message."""
+    return event.user_key.encode(), json.dumps(event.to_dict()).encode()
+
+
+def event_decode(value: bytes | None) -> Event:
+    """The event in a message's value; raises EventError (a ValueError) if malformed."""
+    from movie.events import EventError
+
+    try:
+        data = json.loads(value or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EventError(f"message is not JSON: {exc}") from None
+    return Event.from_dict(data)
+
+
+class KafkaEventBus(EventBus):
+    """Publishes each event and waits for the broker's acknowledgement (acks=all).
+
+    The producer is made on first use and made again after a failed start, so a
+    process that starts while the broker is down recovers once it is back.
+    """
+
+    def __init__(self, config: KafkaConfig | None = None) -> None:
+        self.config = config or KafkaConfig.from_settings()
+        self._producer: Any = None
+        self._lock = threading.Lock()
+
+    def producer(self) -> Any:
+        with self._lock:
+            if self._producer is None:
+                kafka = kafka_module()
+                try:
+                    self._producer = kafka.KafkaProducer(
+                        bootstrap_servers=self.config.bootstrap_servers,
+                        acks="all",
+                        retries=5,
+                        retry_backoff_ms=200,
+                        # One request in flight: retries cannot reorder a visitor's
+                        # events.
+                        max_in_flight_requests_per_connection=1,
+                        max_block_ms=int(SEND_TIMEOUT_S * 1000),
+                        request_timeout_ms=int(SEND_TIMEOUT_S * 1000),
+                        linger_ms=0,
+                        # Reconnect soon after a broker restart (default: up to 30 s).
+                        reconnect_backoff_max_ms=2000,
+                    )
+                except kafka.errors.KafkaError as exc:
+                    raise BrokerUnavailable(
+                        f"Kafka broker at KAFKA_BOOTSTRAP_SERVERS="
+                        f"{','.join(self.config.bootstrap_servers)} unreachable: {exc}"
+                    ) from exc
+            return self._producer
+
+    def publish(self, event: Event) -> None:
+        kafka = kafka_module()
+        key, value = event_encode(event)
+        try:
+            future = self.producer().send(self.config.topic, key=key, value=value)
+            future.get(timeout=SEND_TIMEOUT_S + 1)
+        except kafka.errors.KafkaError as exc:
+            raise BrokerUnavailable(
+                f"publish to Kafka topic {self.config.topic!r} at "
+                f"{','.join(self.config.bootstrap_servers)} failed: {exc!r}"
+            ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+                self._producer = None

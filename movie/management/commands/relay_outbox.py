@@ -1,0 +1,39 @@
+import signal
+import threading
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from movie.eventbus import get_event_bus_adapter
+from movie.eventbus.outbox import outbox_relay_loop
+
+
+class Command(BaseCommand):
+    help = (
+        "Deliver the events kept in the outbox (written while the event bus was "
+        "unreachable) to EVENT_BUS, oldest first. Loops until SIGTERM unless --once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument(
+            "--interval", type=float, default=2.0, help="seconds between passes"
+        )
+
+    def handle(self, *args, **options):
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        try:
+            totals = outbox_relay_loop(
+                bus=get_event_bus_adapter(),
+                stop=stop,
+                interval_s=options["interval"],
+                once=options["once"],
+            )
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"relay_outbox: delivered={totals.delivered} pending={totals.pending}"
+            + (f" last_error={totals.error}" if totals.error else "")
+        )

@@ -1,0 +1,140 @@
+"""The transactional outbox, against a bus that fails on demand (no server)."""
+
+import pytest
+
+from movie.eventbus import get_event_bus
+from movie.eventbus.base import EventBus
+from movie.eventbus.outbox import OutboxEventBus, breaker, outbox_relay
+from movie.events import Event
+from movie.models import OutboxEvent
+
+
+class FlakyBus(EventBus):
+    def __init__(self):
+        self.up = True
+        self.published = []
+
+    def publish(self, event):
+        if not self.up:
+            raise ConnectionError("broker down")
+        self.published.append(event)
+
+
+def click(user_key, movie_id, ts):
+    return Event(user_key=user_key, kind="click", movie_id=movie_id, ts=ts)
+
+
+@pytest.fixture
+def flaky():
+    breaker.reset()
+    yield FlakyBus()
+    breaker.reset()
+
+
+def test_publish_delivers_after_commit_and_forgets(
+    db, flaky, django_capture_on_commit_callbacks
+):
+    event = click("s:a", 50, 1)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        OutboxEventBus(flaky).publish(event)
+        assert OutboxEvent.objects.count() == 1  # written before any delivery
+        assert flaky.published == []
+    for callback in callbacks:
+        callback()
+    assert flaky.published == [event]
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_events_kept_while_down_are_relayed_in_order(
+    db, flaky, django_capture_on_commit_callbacks
+):
+    flaky.up = False
+    events = [click("s:a", 50, 1), click("s:b", 100, 2), click("s:a", 127, 3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for event in events:
+            OutboxEventBus(flaky).publish(event)
+    assert OutboxEvent.objects.count() == 3
+    assert breaker.open()  # later requests don't wait on the dead bus
+    row = OutboxEvent.objects.first()
+    assert row.attempts == 1 and "broker down" in row.last_error
+
+    flaky.up = True
+    assert outbox_relay(bus=flaky).delivered == 3
+    assert flaky.published == events
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_relay_stops_at_the_first_failure(db, flaky):
+    for ts in (1, 2, 3):
+        OutboxEvent.objects.create(
+            event_id=click("s:a", 50, ts).event_id,
+            user_key="s:a",
+            payload=click("s:a", 50, ts).to_dict(),
+        )
+    flaky.up = False
+    result = outbox_relay(bus=flaky)
+    assert (result.delivered, result.pending) == (0, 3)
+    assert "broker down" in result.error
+    assert OutboxEvent.objects.count() == 3
+
+
+def test_a_later_publish_delivers_the_visitors_backlog_first(
+    db, flaky, django_capture_on_commit_callbacks
+):
+    flaky.up = False
+    first = click("s:a", 50, 1)
+    other = click("s:b", 100, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        OutboxEventBus(flaky).publish(first)
+        OutboxEventBus(flaky).publish(other)
+    flaky.up = True
+    breaker.reset()
+    second = click("s:a", 127, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        OutboxEventBus(flaky).publish(second)
+    assert flaky.published == [first, second]
+    assert list(OutboxEvent.objects.values_list("user_key", flat=True)) == ["s:b"]
+
+
+def test_rolled_back_publish_sends_nothing(db, flaky):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        OutboxEventBus(flaky).publish(click("s:a", 50, 1))
+        raise RuntimeError
+    assert OutboxEvent.objects.count() == 0
+    assert flaky.published == []
+
+
+def test_api_answers_and_keeps_the_click_when_the_store_is_down(
+    visitor, catalogue, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from movie.clicklog.sql import SqlClickLogStore
+
+    settings.EVENT_OUTBOX = True
+    breaker.reset()
+
+    def down(self, event):
+        raise ConnectionError("store down")
+
+    monkeypatch.setattr(SqlClickLogStore, "add", down)
+    assert isinstance(get_event_bus(), OutboxEventBus)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = visitor.post(
+            "/api/events",
+            {"movie_id": 50, "kind": "click"},
+            content_type="application/json",
+        )
+    assert response.status_code == 201
+    row = OutboxEvent.objects.get()
+    assert row.payload == response.json()
+
+    monkeypatch.undo()
+    assert outbox_relay(bus=get_event_bus().inner).delivered == 1
+    assert visitor.get("/api/history").json()["count"] == 1
+    breaker.reset()
+
+
+def test_outbox_is_off_on_the_embedded_default(settings):
+    settings.EVENT_BUS, settings.EVENT_OUTBOX = "direct", False
+    assert not isinstance(get_event_bus(), OutboxEventBus)
