@@ -8,23 +8,24 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev data db catalogue lint format clean
+.PHONY: run test install install-dev data db catalogue model lint format clean
 
-run: install data db catalogue
+run: install data db catalogue model
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-test: install-dev data
-	$(PY) -m pytest
+test: install-dev data mariadb chromium
+	$(PY) -m pytest --ignore=tests/stack
+	DATABASE_URL=$(MARIADB_TEST_URL) $(PY) -m pytest tests/movie tests/stack
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 
-$(VENV)/.installed: requirements.txt | $(PY)
+$(VENV)/.installed: requirements.txt | $(PY) sysdeps
 	$(PY) -m pip install -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY) sysdeps
 	$(PY) -m pip install -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
@@ -39,6 +40,48 @@ db: install
 
 catalogue: db data
 	$(MANAGE) import_movielens
+
+# The browser tests (tests/browser) drive Debian's chromium through Playwright, which
+# must never download a browser of its own. Installed only when missing (needs root).
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq chromium; }
+
+# Trains the default checkpoint on first run (progress bar), reuses it afterwards.
+model: catalogue
+	$(MANAGE) train_ngcf --if-missing --threads 1
+
+# The real stack (README, "Running on MariaDB + Kafka + DynamoDB").
+# mysqlclient builds against libmariadb-dev: install the Debian build deps if missing.
+MARIADB_TEST_URL ?= mysql://root@127.0.0.1:3306/pseudorec
+STACK := DJANGO_ENV_FILE=.env.stack
+.PHONY: sysdeps mariadb stack-up stack-down run-stack bench-clicks
+
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+mariadb:
+	@bash scripts/mariadb_ensure.sh
+
+stack-up: install-dev mariadb
+	$(PY) -m devservers up
+	mariadb --protocol=tcp -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS pseudorec CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+	$(STACK) $(MANAGE) migrate --no-input
+	$(STACK) $(MANAGE) dynamodb_setup
+
+stack-down:
+	$(PY) -m devservers down
+
+# The site on the stack, with the click consumer and the outbox relay beside it.
+run-stack: stack-up data
+	$(STACK) $(MANAGE) import_movielens
+	$(STACK) $(MANAGE) consume_clicks & c=$$!; $(STACK) $(MANAGE) relay_outbox & r=$$!; \
+	trap 'kill $$c $$r' EXIT INT TERM; $(STACK) $(MANAGE) runserver $(HOST):$(PORT)
+
+bench-clicks: stack-up data
+	$(STACK) $(MANAGE) import_movielens
+	$(STACK) $(MANAGE) bench_clicks --clicks 1000 --visitors 10
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
