@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pytorch_models.checkpoint import save_checkpoint  # noqa: E402
 from pytorch_models.data import Interactions  # noqa: E402
-from pytorch_models.predictor import NgcfPredictor  # noqa: E402
+from pytorch_models.ngcf.predictor import NgcfPredictor  # noqa: E402
 from pytorch_models.training import TrainConfig, train_ngcf  # noqa: E402
 
 SIZES = {

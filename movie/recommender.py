@@ -4,7 +4,6 @@ requests and threads, and reloaded when the checkpoint file is replaced."""
 from __future__ import annotations
 
 import logging
-import pickle
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ _loaded: dict[str, object] = {}
 
 @dataclass(frozen=True)
 class PredictorState:
-    predictor: object | None  # pytorch_models.predictor.NgcfPredictor, or None
+    predictor: object | None  # pytorch_models.ngcf.predictor.NgcfPredictor, or None
     problem: str = ""  # why there is no predictor
 
 
@@ -44,12 +43,12 @@ def _load(path: Path) -> PredictorState:
     import torch
 
     from pytorch_models.checkpoint import CheckpointError
-    from pytorch_models.predictor import NgcfPredictor
+    from pytorch_models.ngcf.predictor import NgcfPredictor
 
     torch.set_num_threads(settings.TORCH_THREADS)
     try:
         predictor = NgcfPredictor.load(path)
-    except (CheckpointError, pickle.UnpicklingError, OSError, RuntimeError) as exc:
+    except (CheckpointError, OSError) as exc:
         logger.error("cannot load NGCF checkpoint %s: %s", path, exc)
         return PredictorState(None, f"the NGCF checkpoint cannot be loaded ({exc})")
     logger.info("loaded NGCF checkpoint %s", path)

@@ -20,6 +20,7 @@ The checkpoint is a plain dict of tensors, lists, numbers and strings:
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,10 +144,15 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
     """Read a checkpoint with ``torch.load(map_location="cpu", weights_only=True)``.
 
     Raises:
-        CheckpointError: not a dict, wrong format name, unsupported version, or a
-            missing key.
+        CheckpointError: unreadable (not a torch file, truncated, or holding
+            objects weights_only refuses), not a dict, wrong format name,
+            unsupported version, or a missing key.
+        FileNotFoundError: no such file.
     """
-    data = torch.load(Path(path), map_location="cpu", weights_only=True)
+    try:
+        data = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
     if data.get("format_version") != FORMAT_VERSION:

@@ -6,9 +6,11 @@ the rest are the targets. Four ways to rank all items for that visitor are
 compared by Recall@K and NDCG@K on the targets (revealed items excluded):
 
 (a) `foldin`: the pretrained model, the visitor fine-tuned inside the request
-    (`NgcfPredictor`, the site's code path);
+    (`NgcfPredictor`, the site's code path, with its popularity prior);
+    `foldin_ngcf_only` is the same without the prior;
 (b) `retrain`: NGCF trained from scratch with the revealed interactions of all
-    held-out users added to the training graph (the expensive ideal);
+    held-out users added to the training graph (the expensive ideal), ranked with
+    the same popularity prior as (a);
 (c) `popular`: items by interaction count in the pretraining data plus the
     revealed clicks;
 (d) `original`: the seed design, a freshly initialised NGCF over the whole graph
@@ -23,7 +25,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,7 @@ from pytorch_models.data import Interactions, split_per_user
 from pytorch_models.evaluation import ranking_metrics
 from pytorch_models.graph import build_normalized_adjacency
 from pytorch_models.ngcf import NGCF
-from pytorch_models.predictor import FinetuneConfig, NgcfPredictor
+from pytorch_models.ngcf.predictor import FinetuneConfig, NgcfPredictor
 from pytorch_models.sampling import NegativeSampler
 from pytorch_models.training import TrainConfig, train_ngcf
 
@@ -99,8 +101,11 @@ def _top_k_from_embeddings(
     item_ids: np.ndarray,
     exclude: list[np.ndarray],
     k: int,
+    prior: torch.Tensor | None = None,
 ) -> list[list[int]]:
     scores = users_emb @ items_emb.T
+    if prior is not None:
+        scores += prior
     index = {int(raw): i for i, raw in enumerate(item_ids.tolist())}
     for row, items in enumerate(exclude):
         cols = [index[int(i)] for i in items if int(i) in index]
@@ -137,19 +142,29 @@ def evaluate_foldin(
     seconds["pretrain"] = time.perf_counter() - t0
     say(f"pretrained in {seconds['pretrain']:.1f}s")
 
-    # (a) in-request fine-tuning: the site's predictor.
+    # (a) in-request fine-tuning: the site's predictor, with and without the
+    # popularity prior of its config.
     with tempfile.TemporaryDirectory() as folder:
         path = save_checkpoint(pretrained.checkpoint, Path(folder) / "pre.pt")
-        predictor = NgcfPredictor.load(path, config.finetune)
-    t0 = time.perf_counter()
-    ranked = {}
-    for u in held:
-        recs = predictor.recommend(
-            revealed[u].tolist(), k=k, epochs=config.finetune_epochs, seed=config.seed
-        )
-        ranked[u] = [r.movie_id for r in recs]
-    seconds["foldin_per_user"] = (time.perf_counter() - t0) / len(held)
-    results["foldin"] = _metrics(ranked, targets, k)
+        variants = {
+            "foldin": NgcfPredictor.load(path, config.finetune),
+            "foldin_ngcf_only": NgcfPredictor.load(
+                path, replace(config.finetune, popularity_weight=0.0)
+            ),
+        }
+    for name, predictor in variants.items():
+        t0 = time.perf_counter()
+        ranked = {}
+        for u in held:
+            recs = predictor.recommend(
+                revealed[u].tolist(),
+                k=k,
+                epochs=config.finetune_epochs,
+                seed=config.seed,
+            )
+            ranked[u] = [r.movie_id for r in recs]
+        seconds[f"{name}_per_user"] = (time.perf_counter() - t0) / len(held)
+        results[name] = _metrics(ranked, targets, k)
 
     # (b) full retraining with the revealed interactions in the graph.
     t0 = time.perf_counter()
@@ -168,8 +183,14 @@ def evaluate_foldin(
     item_ids = ckpt["item_ids"].numpy()
     u_emb, i_emb = _final_embeddings(retrained.model, full_train, user_ids, item_ids)
     rows = np.searchsorted(user_ids, held)
+    degree = ckpt["item_degree"].to(torch.float32)
     tops = _top_k_from_embeddings(
-        u_emb[torch.from_numpy(rows)], i_emb, item_ids, [revealed[u] for u in held], k
+        u_emb[torch.from_numpy(rows)],
+        i_emb,
+        item_ids,
+        [revealed[u] for u in held],
+        k,
+        prior=config.finetune.popularity_weight * torch.log1p(degree),
     )
     results["retrain"] = _metrics(dict(zip(held, tops, strict=True)), targets, k)
 
@@ -212,11 +233,7 @@ def evaluate_foldin(
             "k": k,
             "finetune_epochs": config.finetune_epochs,
             "seed": config.seed,
-            "finetune": {
-                "learning_rate": config.finetune.learning_rate,
-                "num_negatives": config.finetune.num_negatives,
-                "l2_weight": config.finetune.l2_weight,
-            },
+            "finetune": asdict(config.finetune),
             "train": train_config.to_dict(),
         },
     }

@@ -73,3 +73,11 @@ def test_loading_something_else_fails_clearly(tmp_path):
     torch.save({"format": "pseudorec-ngcf", "format_version": 999}, path)
     with pytest.raises(CheckpointError, match="version"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04broken"])
+def test_unreadable_file_is_a_checkpoint_error(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)

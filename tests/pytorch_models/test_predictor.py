@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pytorch_models.predictor import NgcfPredictor
+from pytorch_models.ngcf.predictor import NgcfPredictor
 
 N_ITEMS = 20
 
