@@ -106,6 +106,7 @@ def ngcf_train(
 
 FOLDIN_METHODS = {
     "foldin": "(a) in-request fine-tuning (the site)",
+    "foldin_ngcf_only": "(a) without the popularity prior",
     "retrain": "(b) full retraining with the revealed clicks",
     "popular": "(c) popularity",
     "original": "(d) original design: fresh model, ten full-graph steps",

@@ -31,7 +31,13 @@ def test_foldin_report_compares_the_four_methods(tmp_path, parity_ratings):
     )
     report = json.loads((tmp_path / "f.json").read_text())
     assert report["heldout_users"] == 6
-    assert set(report["methods"]) == {"foldin", "retrain", "popular", "original"}
+    assert set(report["methods"]) == {
+        "foldin",
+        "foldin_ngcf_only",
+        "retrain",
+        "popular",
+        "original",
+    }
     for row in report["methods"].values():
         assert 0 <= row["recall@20"] <= 1 and 0 <= row["ndcg@20"] <= 1
     # in a parity world the visitor's own parity is everything: fine-tuning finds
