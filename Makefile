@@ -37,6 +37,7 @@ data: install
 
 db: install
 	$(MANAGE) migrate --no-input
+	$(MANAGE) collectstatic --no-input -v0
 
 catalogue: db data
 	$(MANAGE) import_movielens
@@ -82,6 +83,17 @@ run-stack: stack-up data
 bench-clicks: stack-up data
 	$(STACK) $(MANAGE) import_movielens
 	$(STACK) $(MANAGE) bench_clicks --clicks 1000 --visitors 10
+
+# Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
+.PHONY: bench-train bench-foldin bench-latency bench-http
+bench-train: install data
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
+bench-foldin: catalogue
+	OMP_NUM_THREADS=1 $(MANAGE) evaluate_foldin --seed 0 --threads 1
+bench-latency: model
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x
+bench-http: model
+	$(PY) benchmarks/ngcf_http.py --workers 2 --requests 200
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

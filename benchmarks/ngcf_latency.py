@@ -112,32 +112,26 @@ def main() -> None:
         f"threads: torch {torch.get_num_threads()}, "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )
-    rows = []
+    results = []  # (name, predictor, times)
     for path in args.checkpoint:
         predictor = NgcfPredictor.load(path)
-        degree = predictor.checkpoint.item_degree.numpy().astype(np.float64)
-        rows.append((Path(path).name, predictor, degree + 1.0))
+        # histories drawn with the training popularity (degree + 1)
+        degree = predictor.checkpoint.item_degree.numpy().astype(np.float64) + 1.0
+        times = time_requests(predictor, degree, args.requests, args.seed)
+        results.append((Path(path).name, predictor, times))
     with tempfile.TemporaryDirectory() as folder:
         for size in args.synthetic:
             print(f"building synthetic graph '{size}' {SIZES[size]}", flush=True)
             data, item_p = synthetic_interactions(*SIZES[size], seed=args.seed)
-            path = one_epoch_checkpoint(data, Path(folder))
-            predictor = NgcfPredictor.load(path)
-            rows.append((f"synthetic {size} (1-epoch checkpoint)", predictor, None))
-            rows[-1] = (rows[-1][0], predictor, item_p[predictor.item_ids - 1])
-            timed = time_requests(predictor, rows[-1][2], args.requests, args.seed)
-            rows[-1] = (*rows[-1], timed)
-        print()
-        print("| model | items | requests | p50 ms | p95 ms | mean ms | peak RSS MB |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for row in rows:
-            name, predictor, popularity = row[:3]
-            times = (
-                row[3]
-                if len(row) > 3
-                else time_requests(predictor, popularity, args.requests, args.seed)
-            )
-            report(name, predictor, times)
+            predictor = NgcfPredictor.load(one_epoch_checkpoint(data, Path(folder)))
+            popularity = item_p[predictor.item_ids - 1]
+            times = time_requests(predictor, popularity, args.requests, args.seed)
+            results.append((f"synthetic {size} (1-epoch checkpoint)", predictor, times))
+    print()
+    print("| model | items | requests | p50 ms | p95 ms | mean ms | peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, predictor, times in results:
+        report(name, predictor, times)
 
 
 if __name__ == "__main__":

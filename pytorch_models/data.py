@@ -121,7 +121,10 @@ class SplitReport:
                 f"{self.single_interaction_users} users have a single interaction: "
                 "kept in train only, not evaluated"
             )
-        if self.users_without_test > self.single_interaction_users:
+        if (
+            self.ratios[2] > 0
+            and self.users_without_test > self.single_interaction_users
+        ):
             out.append(
                 f"{self.users_without_test} users have no test interaction "
                 "(too few interactions)"
