@@ -5,8 +5,9 @@
 
 `--synthetic original` builds a graph of the original deployment's size (15,039
 users, 27,761 items, about 430,000 interactions, power-law item popularity) and
-`10x` ten times that; each is trained for ONE epoch (batch 65,536) just to have a
-checkpoint of the right shape: the timing does not depend on the weights' quality.
+`10x` ten times that; each is trained for ONE epoch (about eight full-graph steps)
+just to have a checkpoint of the right shape: the timing does not depend on the
+weights' quality.
 Histories of 1 to 50 clicks are drawn with the items' popularity.
 """
 
@@ -39,7 +40,7 @@ SIZES = {
 
 def synthetic_interactions(n_users: int, n_items: int, n_pairs: int, seed: int = 0):
     """Unique (user, item) pairs: Zipf-like item popularity (exponent 1), lognormal
-    user activity."""
+    user activity, and at least one interaction for every user and item."""
     rng = np.random.default_rng(seed)
     item_p = 1.0 / np.arange(1, n_items + 1)
     item_p /= item_p.sum()
@@ -48,8 +49,16 @@ def synthetic_interactions(n_users: int, n_items: int, n_pairs: int, seed: int =
     draws = int(n_pairs * 1.15)
     users = rng.choice(n_users, size=draws, p=activity / activity.sum())
     items = item_perm[rng.choice(n_items, size=draws, p=item_p)]
-    keys = np.unique(users.astype(np.int64) * n_items + items)
-    keys = rng.permutation(keys)[:n_pairs]
+    # every item and every user gets at least one interaction, so the whole
+    # catalogue is in the graph
+    first = rng.integers(0, n_users, size=n_items)
+    users = np.concatenate([first, np.arange(n_users), users])
+    items = np.concatenate(
+        [np.arange(n_items), rng.integers(0, n_items, n_users), items]
+    )
+    keys = users.astype(np.int64) * n_items + items
+    _, where = np.unique(keys, return_index=True)
+    keys = keys[np.sort(where)][:n_pairs]  # the guaranteed pairs come first
     return Interactions(keys // n_items + 1, keys % n_items + 1), item_p[
         np.argsort(item_perm)
     ]
@@ -63,7 +72,8 @@ def one_epoch_checkpoint(data: Interactions, folder: Path) -> Path:
     mask[valid_rows] = True
     train, valid = data.take(np.flatnonzero(~mask)), data.take(valid_rows)
     empty = Interactions.from_pairs([], [])
-    config = TrainConfig(max_epochs=1, batch_size=65_536)
+    # about eight steps, whatever the size: each step propagates the whole graph
+    config = TrainConfig(max_epochs=1, batch_size=max(65_536, len(train) // 8))
     t0 = time.perf_counter()
     result = train_ngcf(train, valid, empty, config)
     print(f"  one training epoch: {time.perf_counter() - t0:.1f}s", flush=True)
