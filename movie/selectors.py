@@ -122,7 +122,6 @@ def recommendations_for_movies(
     from movie.recommender import get_predictor
 
     ratings = ratings or {}
-    state = get_predictor()
     if not movie_ids:
         return _popular(
             k,
@@ -131,6 +130,7 @@ def recommendations_for_movies(
             "You have no history yet: here are "
             "the most popular movies. Click posters to get your own.",
         )
+    state = get_predictor()
     if state.predictor is None:
         return _popular(
             k,
