@@ -30,8 +30,19 @@ class Movie(models.Model):
         return self.display_title
 
     @property
+    def natural_title(self) -> str:
+        """MovieLens writes "Godfather, The"; people read "The Godfather"."""
+        for article in ("The", "A", "An", "Les", "La", "Le", "Il", "Das", "Die"):
+            suffix = f", {article}"
+            if self.title.endswith(suffix):
+                return f"{article} {self.title[: -len(suffix)]}"
+        return self.title
+
+    @property
     def display_title(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title
+        return (
+            f"{self.natural_title} ({self.year})" if self.year else self.natural_title
+        )
 
 
 class Interaction(models.Model):

@@ -127,7 +127,7 @@ def poster(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
     svg = poster_svg(
         movie_id=movie.pk,
-        title=movie.title,
+        title=movie.natural_title,
         year=movie.year,
         genres=[g.name for g in movie.genres.all()],
     )

@@ -178,3 +178,9 @@ def test_signup_form_errors_are_shown(visitor, db):
     assert response.status_code == 200
     assert User.objects.count() == 0
     assert visitor.put("/accounts/signup/").status_code == 405
+
+
+def test_titles_read_naturally(visitor, catalogue):
+    html = visitor.get("/search/", {"q": "godfather"}).content.decode()
+    assert "The Godfather (1972)" in html
+    assert b"The Godfather" in visitor.get("/movie/127/poster.svg").content
