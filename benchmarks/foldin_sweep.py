@@ -1,13 +1,14 @@
 """Fold-in quality as the predictor's settings change, on one fold-in split.
 
-    python benchmarks/foldin_sweep.py --seed 1 --weights 0 1 2 3 6 \
-        --lrs 0 1e-3 2e-3 5e-3 1e-2 3e-2
+    python benchmarks/foldin_sweep.py --seed 1 --neighbour-weights 0 0.5 1 2 4 \
+        --prior-weights 0 1 2 --lrs 0 1e-3 2e-3 5e-3 1e-2
 
 Pretrains once without the held-out users (the protocol of `manage.py
 evaluate_foldin`), then reports Recall@20 / NDCG@20 of in-request fine-tuning for
-each popularity-prior weight (at the default step size) and each Adam step size
-(without the prior; 0 means the warm start alone), and plain popularity. Use a seed
-other than the reported one (0) to choose settings.
+each pair of neighbour-term and popularity-prior weights (at the default step
+size), each Adam step size (at the default weights; 0 means the warm start alone),
+and plain popularity. Use a seed other than the reported one (0) to choose
+settings.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "ml-100k" / "ml-100k.in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--weights", type=float, nargs="*", default=[0, 1, 2, 3, 6])
+    parser.add_argument(
+        "--neighbour-weights", type=float, nargs="*", default=[0, 0.5, 1, 2, 4]
+    )
+    parser.add_argument("--prior-weights", type=float, nargs="*", default=[0, 1, 2])
     parser.add_argument("--lrs", type=float, nargs="*", default=[0, 1e-3, 2e-3, 1e-2])
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -55,13 +59,23 @@ def main() -> None:
     print("| --- | ---: | ---: |")
     with tempfile.TemporaryDirectory() as folder:
         path = save_checkpoint(result.checkpoint, Path(folder) / "pre.pt")
+        default = FinetuneConfig()
         settings = [
-            (f"prior {w:g}, lr 2e-3", FinetuneConfig(popularity_weight=w), 10)
-            for w in args.weights
+            (
+                f"neighbour {a:g}, prior {b:g}, lr {default.learning_rate:g}",
+                replace(default, neighbour_weight=a, popularity_weight=b),
+                10,
+            )
+            for a in args.neighbour_weights
+            for b in args.prior_weights
         ]
         for lr in args.lrs:
-            finetune = FinetuneConfig(learning_rate=lr, popularity_weight=0)
-            settings.append((f"prior 0, lr {lr:g}", finetune, 10 if lr else 0))
+            finetune = replace(default, learning_rate=lr)
+            name = (
+                f"neighbour {default.neighbour_weight:g}, "
+                f"prior {default.popularity_weight:g}, lr {lr:g}"
+            )
+            settings.append((name, finetune, 10 if lr else 0))
         for name, finetune, epochs in settings:
             predictor = NgcfPredictor.load(path, finetune)
             ranked = {

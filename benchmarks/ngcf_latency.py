@@ -64,7 +64,11 @@ def synthetic_interactions(n_users: int, n_items: int, n_pairs: int, seed: int =
     ]
 
 
-def one_epoch_checkpoint(data: Interactions, folder: Path) -> Path:
+def one_epoch_checkpoint(data: Interactions, folder: Path, name: str) -> Path:
+    path = folder / f"synthetic-{name}-one-epoch.pt"
+    if path.exists():
+        print(f"  reusing {path}", flush=True)
+        return path
     rng = np.random.default_rng(1)
     # a small validation sample keeps the one evaluation cheap
     valid_rows = rng.choice(len(data), size=min(500, len(data) // 10), replace=False)
@@ -77,7 +81,7 @@ def one_epoch_checkpoint(data: Interactions, folder: Path) -> Path:
     t0 = time.perf_counter()
     result = train_ngcf(train, valid, empty, config)
     print(f"  one training epoch: {time.perf_counter() - t0:.1f}s", flush=True)
-    return save_checkpoint(result.checkpoint, folder / "one-epoch.pt")
+    return save_checkpoint(result.checkpoint, path)
 
 
 def time_requests(
@@ -116,6 +120,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="keep the synthetic checkpoints here and reuse them (default: a "
+        "temporary folder, rebuilt each run)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
@@ -129,11 +139,13 @@ def main() -> None:
         degree = predictor.checkpoint.item_degree.numpy().astype(np.float64) + 1.0
         times = time_requests(predictor, degree, args.requests, args.seed)
         results.append((Path(path).name, predictor, times))
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.cache_dir or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         for size in args.synthetic:
             print(f"building synthetic graph '{size}' {SIZES[size]}", flush=True)
             data, item_p = synthetic_interactions(*SIZES[size], seed=args.seed)
-            predictor = NgcfPredictor.load(one_epoch_checkpoint(data, Path(folder)))
+            predictor = NgcfPredictor.load(one_epoch_checkpoint(data, folder, f"{size}-seed{args.seed}"))
             popularity = item_p[predictor.item_ids - 1]
             times = time_requests(predictor, popularity, args.requests, args.seed)
             results.append((f"synthetic {size} (1-epoch checkpoint)", predictor, times))

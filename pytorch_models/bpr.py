@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["bpr_loss", "bpr_loss_reference"]
+__all__ = ["bpr_loss", "bpr_loss_reference", "pair_scores"]
 
 
 def _pattern(
@@ -15,6 +15,35 @@ def _pattern(
     crow = torch.zeros(shape[0] + 1, dtype=torch.int64)
     torch.cumsum(torch.bincount(rows, minlength=shape[0]), 0, out=crow[1:])
     return torch.sparse_csr_tensor(crow, cols, values, shape, check_invariants=False)
+
+
+def pair_scores(
+    user_table: torch.Tensor,
+    item_table: torch.Tensor,
+    users: torch.Tensor,
+    items: torch.Tensor,
+) -> torch.Tensor:
+    """(B, m) scores ``<e_u, e_i>`` of each user in ``users`` (B,) with its row of
+    ``items`` (B, m), without gradient, computing only those B m dot products."""
+    batch, m = items.shape
+    if batch * m > user_table.shape[0] * item_table.shape[0]:  # toy sizes
+        with torch.no_grad():
+            return (item_table[items] * user_table[users].unsqueeze(1)).sum(-1)
+    order = torch.argsort(users)
+    rows = users[order].repeat_interleave(m)
+    pattern = _pattern(
+        rows,
+        items[order].reshape(-1),
+        user_table.new_ones(rows.numel()),
+        (user_table.shape[0], item_table.shape[0]),
+    )
+    with torch.no_grad():
+        sorted_scores = torch.sparse.sampled_addmm(
+            pattern, user_table.detach(), item_table.detach().t(), beta=0.0
+        ).values()
+    scores = torch.empty_like(sorted_scores).view(batch, m)
+    scores[order] = sorted_scores.view(batch, m)
+    return scores
 
 
 class _SparseBPR(torch.autograd.Function):

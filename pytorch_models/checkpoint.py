@@ -15,6 +15,10 @@ The checkpoint is a plain dict of tensors, lists, numbers and strings:
     item_layer_embeddings  list of L+1 tensors (n_items, width_l): E_l[items] for
                          l = 0..L, computed on the training graph with dropout off,
                          detached (what the per-request predictor propagates from)
+    item_neighbour_embeddings  (n_items, D) float32 (format version 2 on): for each
+                         item, the mean of the final embeddings of its training
+                         users, each weighted by sqrt(its training degree)
+                         (see neighbour_embeddings; the predictor's neighbour term)
     metrics              {"valid": {...}, "test": {...}, "best_epoch", ...}
 """
 
@@ -39,11 +43,39 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "pseudorec-ngcf"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1 lacks item_neighbour_embeddings
 
 
 class CheckpointError(ValueError):
     """A file that is not a usable NGCF checkpoint of a supported version."""
+
+
+@torch.no_grad()
+def neighbour_embeddings(
+    adjacency: torch.Tensor, user_final: torch.Tensor, n_users: int
+) -> torch.Tensor:
+    """(n_items, D): per item, ``sum_v sqrt(deg v) f_v / deg i`` over its users v.
+
+    ``adjacency`` is the (N, N) CSR graph with users first; only its pattern is
+    used. Weighting users by the square root of their activity gives users with
+    more evidence more say; fold-in chose this over plain and degree-normalised
+    means (docs/BENCHMARKS.md, fold-in sweep).
+    """
+    crow = adjacency.crow_indices()
+    cols = adjacency.col_indices()
+    user_edges = int(crow[n_users])
+    user_degree = (crow[1 : n_users + 1] - crow[:n_users]).to(user_final.dtype)
+    users = torch.repeat_interleave(
+        torch.arange(n_users), (crow[1 : n_users + 1] - crow[:n_users])
+    )
+    items = cols[:user_edges] - n_users
+    n_items = adjacency.shape[0] - n_users
+    weight = user_degree.sqrt()[users].unsqueeze(1)
+    total = torch.zeros(n_items, user_final.shape[1], dtype=user_final.dtype)
+    total.index_add_(0, items, user_final[users] * weight)
+    item_degree = torch.bincount(items, minlength=n_items).clamp(min=1)
+    return (total / item_degree.unsqueeze(1).to(total.dtype)).contiguous()
 
 
 @torch.no_grad()
@@ -64,6 +96,7 @@ def make_checkpoint(
     item_layers = [
         layer[model.n_users :].detach().clone().contiguous() for layer in layers
     ]
+    user_final = torch.cat([layer[: model.n_users] for layer in layers], dim=1)
     return {
         "format": CHECKPOINT_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -78,6 +111,9 @@ def make_checkpoint(
         "item_ids": item_ids.to(torch.int64).clone(),
         "item_degree": item_degree.to(torch.int64).clone(),
         "item_layer_embeddings": item_layers,
+        "item_neighbour_embeddings": neighbour_embeddings(
+            adjacency, user_final, model.n_users
+        ),
         "metrics": metrics,
     }
 
@@ -105,6 +141,8 @@ class LoadedCheckpoint:
     item_degree: torch.Tensor  # (n_items,) int64 training degree
     item_layer_embeddings: list[torch.Tensor]  # L+1 x (n_items, width_l), eval mode
     metrics: dict[str, object]  # as in TrainResult.metrics
+    # (n_items, D) or None for a version-1 checkpoint
+    item_neighbour_embeddings: torch.Tensor | None = None
 
     def item_index(self) -> dict[int, int]:
         """Raw item id -> row index."""
@@ -155,10 +193,10 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
-    if data.get("format_version") != FORMAT_VERSION:
+    if data.get("format_version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path}: checkpoint format version {data.get('format_version')!r}, "
-            f"this code reads version {FORMAT_VERSION}"
+            f"this code reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     missing = [k for k in _REQUIRED_KEYS if k not in data]
     if missing:
@@ -175,4 +213,5 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
         item_degree=data["item_degree"],
         item_layer_embeddings=list(data["item_layer_embeddings"]),
         metrics=dict(data["metrics"]),
+        item_neighbour_embeddings=data.get("item_neighbour_embeddings"),
     )

@@ -6,11 +6,13 @@ the rest are the targets. Four ways to rank all items for that visitor are
 compared by Recall@K and NDCG@K on the targets (revealed items excluded):
 
 (a) `foldin`: the pretrained model, the visitor fine-tuned inside the request
-    (`NgcfPredictor`, the site's code path, with its popularity prior);
-    `foldin_ngcf_only` is the same without the prior;
+    (`NgcfPredictor`, the site's code path, with its neighbour term and
+    popularity prior); `foldin_ngcf_only` ranks by the fine-tuned node alone;
 (b) `retrain`: NGCF trained from scratch with the revealed interactions of all
-    held-out users added to the training graph (the expensive ideal), ranked with
-    the same popularity prior as (a);
+    held-out users added to the training graph (the expensive ideal), each
+    visitor's learned embedding ranked the same way as (a) (the same neighbour
+    term, from the retrained model, and prior); `retrain_ngcf_only` by the
+    learned embedding alone;
 (c) `popular`: items by interaction count in the pretraining data plus the
     revealed clicks;
 (d) `original`: the seed design, a freshly initialised NGCF over the whole graph
@@ -142,14 +144,15 @@ def evaluate_foldin(
     seconds["pretrain"] = time.perf_counter() - t0
     say(f"pretrained in {seconds['pretrain']:.1f}s")
 
-    # (a) in-request fine-tuning: the site's predictor, with and without the
-    # popularity prior of its config.
+    # (a) in-request fine-tuning: the site's predictor, and the fine-tuned node
+    # alone (no neighbour term, no prior).
     with tempfile.TemporaryDirectory() as folder:
         path = save_checkpoint(pretrained.checkpoint, Path(folder) / "pre.pt")
         variants = {
             "foldin": NgcfPredictor.load(path, config.finetune),
             "foldin_ngcf_only": NgcfPredictor.load(
-                path, replace(config.finetune, popularity_weight=0.0)
+                path,
+                replace(config.finetune, popularity_weight=0.0, neighbour_weight=0.0),
             ),
         }
     for name, predictor in variants.items():
@@ -184,8 +187,22 @@ def evaluate_foldin(
     u_emb, i_emb = _final_embeddings(retrained.model, full_train, user_ids, item_ids)
     rows = np.searchsorted(user_ids, held)
     degree = ckpt["item_degree"].to(torch.float32)
+    visitors = u_emb[torch.from_numpy(rows)]
     tops = _top_k_from_embeddings(
-        u_emb[torch.from_numpy(rows)],
+        visitors, i_emb, item_ids, [revealed[u] for u in held], k
+    )
+    results["retrain_ngcf_only"] = _metrics(
+        dict(zip(held, tops, strict=True)), targets, k
+    )
+    neighbours = ckpt["item_neighbour_embeddings"]
+    visitors = visitors + config.finetune.neighbour_weight * torch.stack(
+        [
+            neighbours[torch.from_numpy(np.searchsorted(item_ids, revealed[u]))].mean(0)
+            for u in held
+        ]
+    )
+    tops = _top_k_from_embeddings(
+        visitors,
         i_emb,
         item_ids,
         [revealed[u] for u in held],
@@ -213,16 +230,14 @@ def evaluate_foldin(
     seconds["original_total"] = time.perf_counter() - t0
     results["original"] = _metrics(dict(zip(held, tops, strict=True)), targets, k)
 
-    ratio = {
-        metric: results["foldin"][metric] / results["retrain"][metric]
-        for metric in results["foldin"]
-    }
+    def ratio(a: str, b: str) -> dict[str, float]:
+        return {m: results[a][m] / results[b][m] for m in results[a]}
+
     return {
         "methods": results,
-        "foldin_over_retrain": ratio,
-        "foldin_over_popular": {
-            m: results["foldin"][m] / results["popular"][m] for m in results["foldin"]
-        },
+        "foldin_over_retrain": ratio("foldin", "retrain"),
+        "ngcf_only_foldin_over_retrain": ratio("foldin_ngcf_only", "retrain_ngcf_only"),
+        "foldin_over_popular": ratio("foldin", "popular"),
         "seconds": seconds,
         "heldout_users": len(held),
         "pretrain_best_epoch": pretrained.metrics["best_epoch"],

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pytorch_models.bpr import bpr_loss
+from pytorch_models.bpr import bpr_loss, pair_scores
 from pytorch_models.checkpoint import make_checkpoint
 from pytorch_models.data import AlignReport, Interactions, align_to_train
 from pytorch_models.evaluation import RankingEvaluator
@@ -54,6 +54,7 @@ class TrainConfig:
     learning_rate: float = 5e-3  # Adam step size
     batch_size: int = 16384  # positive (user, item) pairs per step (one propagation)
     num_negatives: int = 4  # sampled negatives per positive pair
+    negative_pool: int = 1  # candidates drawn per negative; the best-scored is kept
     l2_weight: float = 1e-5  # lambda of the L2 penalty on the batch's E0 rows
     edge_dropout: float = 0.2  # NGCF "node dropout": share of graph edges dropped
     max_epochs: int = 400  # hard cap on epochs
@@ -73,6 +74,7 @@ class TrainConfig:
             "learning_rate": self.learning_rate,
             "batch_size": self.batch_size,
             "num_negatives": self.num_negatives,
+            "negative_pool": self.negative_pool,
             "l2_weight": self.l2_weight,
             "edge_dropout": self.edge_dropout,
             "max_epochs": self.max_epochs,
@@ -170,6 +172,26 @@ def _encode(train: Interactions, valid: Interactions, test: Interactions) -> _En
     )
 
 
+def _draw_negatives(
+    sampler: NegativeSampler,
+    user_final: torch.Tensor,
+    item_final: torch.Tensor,
+    users: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """(B, num_negatives) negatives; with ``negative_pool`` p > 1, each is the
+    highest-scored of p uniform candidates under the current embeddings (dynamic
+    negative sampling, Zhang et al., SIGIR 2013)."""
+    k, pool = config.num_negatives, config.negative_pool
+    if pool <= 1:
+        return sampler.sample(users, k, generator)
+    candidates = sampler.sample(users, k * pool, generator)
+    scores = pair_scores(user_final, item_final, users, candidates)
+    best = scores.view(-1, k, pool).argmax(2, keepdim=True)
+    return candidates.view(-1, k, pool).gather(2, best).squeeze(2)
+
+
 def train_ngcf(
     train: Interactions,
     valid: Interactions,
@@ -195,8 +217,12 @@ def train_ngcf(
     The caller's global torch RNG state is left untouched.
     """
     config = config or TrainConfig()
-    if config.batch_size < 1 or config.num_negatives < 1 or config.max_epochs < 1:
-        raise ValueError("batch_size, num_negatives and max_epochs must be >= 1")
+    if min(config.batch_size, config.num_negatives, config.negative_pool) < 1 or (
+        config.max_epochs < 1
+    ):
+        raise ValueError(
+            "batch_size, num_negatives, negative_pool and max_epochs must be >= 1"
+        )
     if not 0 <= config.edge_dropout < 1:
         raise ValueError("edge_dropout must be in [0, 1)")
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -240,13 +266,15 @@ def train_ngcf(
                 config.batch_size
             ):
                 users, items = train_u[batch], train_i[batch]
-                negatives = sampler.sample(users, config.num_negatives, generator)
                 adj = adjacency
                 if edge_ids is not None:
                     adj = edge_dropout(
                         adjacency, edge_ids, config.edge_dropout, generator
                     )
                 user_final, item_final = model(adj)
+                negatives = _draw_negatives(
+                    sampler, user_final, item_final, users, config, generator
+                )
                 loss = bpr_loss(user_final, item_final, users, items, negatives)
                 if config.l2_weight:
                     loss = loss + config.l2_weight * l2_penalty(

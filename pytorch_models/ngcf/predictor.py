@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from pytorch_models.checkpoint import LoadedCheckpoint, load_checkpoint
+from pytorch_models.ngcf.candidates import CandidateIndex
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,15 @@ class FinetuneConfig:
     because_count: int = 2  # clicked movies named in each explanation
     # weight of the popularity prior log(1 + training degree) added to each score;
     # 0 ranks by the NGCF score alone
-    popularity_weight: float = 2.0
+    popularity_weight: float = 0.0
+    # weight of the neighbour term: the visitor's vector is f + w * (mean of the
+    # clicked items' neighbour embeddings); 0 ranks by the fine-tuned node alone
+    neighbour_weight: float = 1.0
+    # catalogues above this many items are ranked from an approximate candidate
+    # index (pytorch_models.ngcf.candidates) instead of scoring every item
+    exact_ranking_limit: int = 20_000
+    candidate_count: int = 200  # candidates fetched, then ranked exactly
+    candidate_nprobe: int = 32  # inverted lists scanned per request
 
 
 @dataclass(frozen=True)
@@ -89,18 +98,26 @@ class NgcfPredictor:
 
     where E_l[i] are the items' cached layer embeddings (dropout off). The items do
     not receive the new user's message (measured by `evaluate_foldin`). The side
-    terms depend only on N(u), so they are computed once per request. The visitor's
-    final embedding is f = concat(e_0..e_L) and score(i) = <f, F_i> with F the
-    cached final item embeddings. e_0 starts at the mean of E_0[N(u)] and is fitted
-    for `epochs` Adam steps on the BPR loss
+    terms depend only on N(u), so they are computed once per request. The node's
+    final embedding is f = concat(e_0..e_L); e_0 starts at the mean of E_0[N(u)]
+    and is fitted for `epochs` Adam steps on the BPR loss
 
         L = -mean_k log sigmoid(<f, F_pos_k - F_neg_k>) + lambda ||e_0||^2
 
-    Items are then ranked by <f, F_i> + w log(1 + deg i): the popularity prior w
-    was chosen on a validation fold-in split (seed 1), not on the reported one.
+    over every clicked item with `num_negatives` sampled unclicked items each,
+    with F the cached final item embeddings. The backward pass is written out by
+    hand (each layer is a fixed map of e_l).
 
-    over every clicked item with `num_negatives` sampled unclicked items each. The
-    backward pass is written out by hand (each layer is a fixed map of e_l).
+    Items are ranked by
+
+        score(i) = <f + a * mean_{j in N(u)} G_j, F_i> + b log(1 + deg i)
+
+    where G_j (from the checkpoint) is the activity-weighted mean final embedding
+    of item j's training users: the users who clicked what the visitor clicked.
+    The fine-tuned node alone ranks the top positions below plain popularity for
+    ten-click visitors; the neighbour term fixes that. a (neighbour_weight) and b
+    (popularity_weight) were chosen on a fold-in split (seed 1) other than the
+    reported one (seed 0); see docs/BENCHMARKS.md.
     """
 
     def __init__(self, checkpoint: LoadedCheckpoint, config: FinetuneConfig) -> None:
@@ -134,13 +151,62 @@ class NgcfPredictor:
         unit = final / final.norm(dim=1, keepdim=True).clamp(min=1e-12)
         self.item_unit = unit.contiguous()  # (n_items, D) rows for explanations
         self.item_unit_t = unit.T.contiguous()  # (D, n_items) for similar()
+        self.prior_np = (
+            None if self.score_prior is None else self.score_prior.numpy()
+        )
+        self.candidates: CandidateIndex | None = None  # see use_candidate_index
+        neighbours = checkpoint.item_neighbour_embeddings
+        self.neighbour_np = (
+            neighbours.numpy().astype(np.float32)
+            if neighbours is not None and config.neighbour_weight
+            else None
+        )
+
+    @property
+    def uses_candidate_index(self) -> bool:
+        return self.n_items > self.config.exact_ranking_limit
+
+    def use_candidate_index(self, cache: str | Path | None = None) -> None:
+        """Build (or read from ``cache``, when newer than the checkpoint) the
+        approximate index that large catalogues are ranked from."""
+        cfg = self.config
+        cache = Path(cache) if cache is not None else None
+        if cache is not None and cache.exists():
+            try:
+                self.candidates = CandidateIndex.load(
+                    cache, self.item_final_np.shape[1], cfg.candidate_nprobe
+                )
+                return
+            except (RuntimeError, ValueError) as exc:
+                logger.warning("rebuilding unreadable candidate index %s: %s", cache, exc)
+        self.candidates = CandidateIndex.build(
+            self.item_final_np, self.prior_np, nprobe=cfg.candidate_nprobe
+        )
+        if cache is not None:
+            try:
+                self.candidates.save(cache)
+            except OSError as exc:
+                logger.warning("could not cache the candidate index: %s", exc)
 
     @classmethod
     def load(
         cls, path: str | Path, config: FinetuneConfig | None = None
     ) -> NgcfPredictor:
-        """Load a checkpoint (weights_only) once; share the result between threads."""
-        return cls(load_checkpoint(path), config or FinetuneConfig())
+        """Load a checkpoint (weights_only) once; share the result between threads.
+
+        A catalogue above ``config.exact_ranking_limit`` items also gets its
+        candidate index, cached beside the checkpoint (rebuilt when the checkpoint
+        is newer or the prior weight differs).
+        """
+        path = Path(path)
+        predictor = cls(load_checkpoint(path), config or FinetuneConfig())
+        if predictor.uses_candidate_index:
+            weight = predictor.config.popularity_weight
+            cache = path.with_name(f"{path.name}.prior{weight:g}.ivf.faiss")
+            if cache.exists() and cache.stat().st_mtime < path.stat().st_mtime:
+                cache.unlink(missing_ok=True)
+            predictor.use_candidate_index(cache)
+        return predictor
 
     def knows(self, movie_id: int) -> bool:
         return int(movie_id) in self._index
@@ -188,6 +254,16 @@ class NgcfPredictor:
             v_hat = v / (1 - beta2**step)
             e0 = e0 - cfg.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
         return self._forward(e0, sides)[0]
+
+    def visitor_vector(
+        self, rows: np.ndarray, epochs: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """What items are scored against: the fine-tuned node's final embedding
+        plus the weighted neighbour term (when the checkpoint has one)."""
+        f = self.user_embedding(rows, epochs, rng)
+        if self.neighbour_np is not None:
+            f = f + self.config.neighbour_weight * self.neighbour_np[rows].mean(axis=0)
+        return f
 
     def _sample_negatives(
         self, known: np.ndarray, count: int, rng: np.random.Generator
@@ -248,15 +324,18 @@ class NgcfPredictor:
             return RecommendationList(used_ids=known, unknown_ids=unknown)
         rows = np.fromiter((self._index[m] for m in known), dtype=np.int64)
         rng = np.random.default_rng(seed)
-        f = self.user_embedding(rows, epochs, rng)
+        f = self.visitor_vector(rows, epochs, rng)
         with torch.no_grad():
-            # numpy's sgemv streams this matrix about 25% faster than torch here
-            scores = torch.from_numpy(f @ self.item_final_t_np)  # (n_items,)
-            if self.score_prior is not None:
-                scores += self.score_prior
-            scores[torch.from_numpy(rows)] = -math.inf
-            top = torch.topk(scores, min(k, self.n_items - len(rows)))
-            top_rows = top.indices
+            if self.candidates is not None:
+                top_rows, top_values = self._rank_candidates(f, rows, k)
+            else:
+                # numpy's sgemv streams this matrix about 25% faster than torch here
+                scores = torch.from_numpy(f @ self.item_final_t_np)  # (n_items,)
+                if self.score_prior is not None:
+                    scores += self.score_prior
+                scores[torch.from_numpy(rows)] = -math.inf
+                top = torch.topk(scores, min(k, self.n_items - len(rows)))
+                top_rows, top_values = top.indices, top.values
             # explanations: the clicked items most similar to each recommendation
             sim = self.item_unit[top_rows] @ self.item_unit[torch.from_numpy(rows)].T
             count = min(self.config.because_count, len(rows))
@@ -269,12 +348,25 @@ class NgcfPredictor:
                     because=tuple(known[j] for j in reasons),
                 )
                 for row, score, reasons in zip(
-                    top_rows.tolist(), top.values.tolist(), because, strict=True
+                    top_rows.tolist(), top_values.tolist(), because, strict=True
                 )
             ),
             used_ids=known,
             unknown_ids=unknown,
         )
+
+    def _rank_candidates(
+        self, f: np.ndarray, rows: np.ndarray, k: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top k from the candidate index's best items, scored exactly."""
+        count = max(self.config.candidate_count, k) + len(rows)
+        found = self.candidates.search(f, min(count, self.n_items))
+        found = found[~np.isin(found, rows)]
+        scores = self.item_final_np[found] @ f
+        if self.prior_np is not None:
+            scores += self.prior_np[found]
+        top = torch.topk(torch.from_numpy(scores), min(k, len(found)))
+        return torch.from_numpy(found)[top.indices], top.values
 
     def similar(self, movie_id: int, k: int = 10) -> list[tuple[int, float]]:
         """Movies nearest to `movie_id` by cosine of their final embeddings."""

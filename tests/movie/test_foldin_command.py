@@ -35,6 +35,7 @@ def test_foldin_report_compares_the_four_methods(tmp_path, parity_ratings):
         "foldin",
         "foldin_ngcf_only",
         "retrain",
+        "retrain_ngcf_only",
         "popular",
         "original",
     }

@@ -81,3 +81,20 @@ def test_unreadable_file_is_a_checkpoint_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(path)
+
+
+def test_neighbour_embeddings_by_hand():
+    from pytorch_models.checkpoint import neighbour_embeddings
+    from pytorch_models.graph import build_normalized_adjacency
+
+    # users 0 (2 items), 1 (1 item); items 0 (both users), 1 (user 0), 2 (none)
+    adjacency = build_normalized_adjacency(
+        torch.tensor([0, 0, 1]), torch.tensor([0, 1, 0]), 2, 3
+    )
+    user_final = torch.tensor([[1.0, 0.0], [0.0, 3.0]])
+    got = neighbour_embeddings(adjacency, user_final, 2)
+    root2 = 2**0.5
+    expected = torch.tensor(
+        [[root2 / 2, 3.0 / 2], [root2, 0.0], [0.0, 0.0]]  # sqrt(deg v) f_v / deg i
+    )
+    assert torch.allclose(got, expected)

@@ -132,3 +132,94 @@ def test_similar_movies_share_parity(predictor):
     assert len(similar) == 4 and 1 not in [m for m, _ in similar]
     assert all(m % 2 == 1 for m, _ in similar)
     assert predictor.similar(99999) == []
+
+
+def test_visitor_vector_adds_the_weighted_neighbour_term(parity_checkpoint):
+    from dataclasses import replace
+
+    from pytorch_models.ngcf.predictor import FinetuneConfig
+
+    base = FinetuneConfig()
+    alone = NgcfPredictor.load(parity_checkpoint, replace(base, neighbour_weight=0))
+    mixed = NgcfPredictor.load(parity_checkpoint, replace(base, neighbour_weight=2))
+    rows = np.array([mixed._index[m] for m in (1, 3, 5)])
+    g = mixed.checkpoint.item_neighbour_embeddings.numpy()[rows].mean(axis=0)
+    f_alone = alone.visitor_vector(rows, 10, np.random.default_rng(0))
+    f_mixed = mixed.visitor_vector(rows, 10, np.random.default_rng(0))
+    np.testing.assert_allclose(f_mixed, f_alone + 2 * g, rtol=1e-5, atol=1e-6)
+    # the neighbours of odd movies are odd visitors: the term keeps the parity
+    recs = NgcfPredictor.load(
+        parity_checkpoint, replace(base, neighbour_weight=50)
+    ).recommend([1, 3, 5], k=5)
+    assert all(r.movie_id % 2 == 1 for r in recs)
+
+
+def test_version_1_checkpoint_ranks_without_the_neighbour_term(
+    tmp_path, parity_checkpoint
+):
+    old = torch.load(parity_checkpoint, weights_only=True)
+    old["format_version"] = 1
+    del old["item_neighbour_embeddings"]
+    path = tmp_path / "v1.pt"
+    torch.save(old, path)
+    predictor = NgcfPredictor.load(path)
+    assert predictor.checkpoint.item_neighbour_embeddings is None
+    assert predictor.neighbour_np is None
+    recs = predictor.recommend([1, 3, 5, 7], k=5)
+    assert len(recs) == 5 and all(r.movie_id % 2 == 1 for r in recs)
+
+
+def test_large_catalogue_ranks_from_the_candidate_index(tmp_path, parity_checkpoint):
+    """Above exact_ranking_limit the top k come from the index's candidates,
+    ranked exactly: the same list as the exact scan whenever the candidates hold
+    it (here they hold the whole catalogue), and the index is cached on disk."""
+    import shutil
+    from dataclasses import replace
+
+    from pytorch_models.ngcf.predictor import FinetuneConfig
+
+    path = shutil.copy(parity_checkpoint, tmp_path / "ngcf.pt")
+    exact = NgcfPredictor.load(path)
+    assert exact.candidates is None
+    config = replace(
+        FinetuneConfig(),
+        exact_ranking_limit=5,
+        candidate_count=N_ITEMS,
+        popularity_weight=1,
+    )
+    indexed = NgcfPredictor.load(path, config)
+    assert indexed.candidates is not None
+    caches = list(tmp_path.glob("ngcf.pt.*.faiss"))
+    assert len(caches) == 1
+    exact = NgcfPredictor.load(path, replace(config, exact_ranking_limit=10**6))
+    for history in ([1, 3, 5], [2], [4, 6, 7, 11]):
+        a = exact.recommend(history, k=6, seed=1)
+        b = indexed.recommend(history, k=6, seed=1)
+        assert [r.movie_id for r in a] == [r.movie_id for r in b]
+        np.testing.assert_allclose(
+            [r.score for r in a], [r.score for r in b], rtol=1e-5
+        )
+        assert not {r.movie_id for r in b} & set(history)
+    # a second load reads the cached index instead of building it
+    mtime = caches[0].stat().st_mtime_ns
+    again = NgcfPredictor.load(path, config)
+    assert caches[0].stat().st_mtime_ns == mtime
+    assert again.recommend([1, 3], k=3) == indexed.recommend([1, 3], k=3)
+
+
+def test_candidate_index_finds_the_best_inner_products():
+    from pytorch_models.ngcf.candidates import CandidateIndex
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(20, 16))
+    vectors = (centres[rng.integers(0, 20, 4000)] + 0.3 * rng.normal(size=(4000, 16)))
+    vectors = vectors.astype(np.float32)
+    bias = rng.uniform(0, 2, 4000).astype(np.float32)
+    index = CandidateIndex.build(vectors, bias, nprobe=16)
+    overlap = []
+    for q in rng.normal(size=(50, 16)).astype(np.float32):
+        best = set(np.argsort(-(vectors @ q + bias))[:10].tolist())
+        found = index.search(q, 100)
+        assert len(found) == 100 == len(set(found.tolist()))
+        overlap.append(len(best & set(found.tolist())) / 10)
+    assert np.mean(overlap) > 0.95

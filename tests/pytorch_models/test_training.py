@@ -86,3 +86,46 @@ def test_without_validation_data_the_last_epoch_is_kept():
     assert result.metrics["epochs"] == 4
     assert result.metrics["best_epoch"] == 4
     assert result.metrics["test"]["recall@20"] > 0
+
+
+def test_hard_negatives_are_the_best_scored_unseen_candidates():
+    import torch
+
+    from pytorch_models.sampling import NegativeSampler
+    from pytorch_models.training import _draw_negatives
+
+    # 2 users, 6 items; user 0 knows items 0 and 1
+    users_known = torch.tensor([0, 0, 1])
+    items_known = torch.tensor([0, 1, 2])
+    sampler = NegativeSampler(users_known, items_known, 6)
+    user_final = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    # item j scores j for user 0 and -j for user 1
+    item_final = torch.stack([torch.arange(6.0), -torch.arange(6.0)], 1)
+    users = torch.tensor([0, 1] * 200)
+    config = TrainConfig(num_negatives=3, negative_pool=4)
+    generator = torch.Generator().manual_seed(0)
+    negatives = _draw_negatives(
+        sampler, user_final, item_final, users, config, generator
+    )
+    assert negatives.shape == (400, 3)
+    assert not sampler.is_known(users.unsqueeze(1), negatives).any()
+    # the hardest unseen item is among 4 uniform candidates with probability
+    # 1 - (3/4)^4 = 0.68 for user 0 (4 unseen items) and 1 - (4/5)^4 = 0.59 for
+    # user 1 (5 unseen items); a uniform draw is it 1/4 or 1/5 of the time
+    assert (negatives[0::2] == 5).float().mean() > 0.6  # user 0: highest id
+    assert (negatives[1::2] == 0).float().mean() > 0.5  # user 1: lowest id
+    uniform = _draw_negatives(
+        sampler,
+        user_final,
+        item_final,
+        users,
+        TrainConfig(num_negatives=3),
+        torch.Generator().manual_seed(0),
+    )
+    assert (uniform[0::2] == 5).float().mean() < 0.4
+
+
+def test_rejects_an_empty_negative_pool():
+    split, _ = split_per_user(clustered(), seed=0)
+    with pytest.raises(ValueError, match="negative_pool"):
+        train_ngcf(split.train, split.valid, split.test, TrainConfig(negative_pool=0))
