@@ -151,9 +151,7 @@ class NgcfPredictor:
         unit = final / final.norm(dim=1, keepdim=True).clamp(min=1e-12)
         self.item_unit = unit.contiguous()  # (n_items, D) rows for explanations
         self.item_unit_t = unit.T.contiguous()  # (D, n_items) for similar()
-        self.prior_np = (
-            None if self.score_prior is None else self.score_prior.numpy()
-        )
+        self.prior_np = None if self.score_prior is None else self.score_prior.numpy()
         self.candidates: CandidateIndex | None = None  # see use_candidate_index
         neighbours = checkpoint.item_neighbour_embeddings
         self.neighbour_np = (
@@ -178,7 +176,9 @@ class NgcfPredictor:
                 )
                 return
             except (RuntimeError, ValueError) as exc:
-                logger.warning("rebuilding unreadable candidate index %s: %s", cache, exc)
+                logger.warning(
+                    "rebuilding unreadable candidate index %s: %s", cache, exc
+                )
         self.candidates = CandidateIndex.build(
             self.item_final_np, self.prior_np, nprobe=cfg.candidate_nprobe
         )

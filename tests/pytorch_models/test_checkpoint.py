@@ -29,6 +29,7 @@ def trained():
         batch_size=32,
         max_epochs=3,
         patience=3,
+        refit=False,  # the checkpoint's graph is then `train` alone
     )
     return train, train_ngcf(train, valid, test, config)
 

@@ -212,7 +212,7 @@ def test_candidate_index_finds_the_best_inner_products():
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(20, 16))
-    vectors = (centres[rng.integers(0, 20, 4000)] + 0.3 * rng.normal(size=(4000, 16)))
+    vectors = centres[rng.integers(0, 20, 4000)] + 0.3 * rng.normal(size=(4000, 16))
     vectors = vectors.astype(np.float32)
     bias = rng.uniform(0, 2, 4000).astype(np.float32)
     index = CandidateIndex.build(vectors, bias, nprobe=16)

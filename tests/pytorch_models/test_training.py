@@ -53,14 +53,26 @@ def test_short_end_to_end_training(tmp_path):
         "config",
     }
     assert m["config"]["batch_size"] == 64
-    assert [r.epoch for r in reports] == list(range(1, m["epochs"] + 1))
-    assert all(r.seconds > 0 and r.valid_recall_at_20 is not None for r in reports)
+    selection = [r for r in reports if r.phase == "select"]
+    refit = [r for r in reports if r.phase == "refit"]
+    assert reports == selection + refit
+    assert [r.epoch for r in selection] == list(range(1, m["epochs"] + 1))
+    assert all(r.seconds > 0 and r.valid_recall_at_20 is not None for r in selection)
+    # the refit trains train + valid from scratch for the best epoch count
+    assert [r.epoch for r in refit] == list(range(1, m["best_epoch"] + 1))
+    assert m["refit_epochs"] == m["best_epoch"]
+    assert all(r.valid_recall_at_20 is None for r in refit)
+    assert m["n_graph_edges"] == len(split.train) + len(split.valid)
+    degree = result.checkpoint["item_degree"]
+    assert int(degree.sum()) == m["n_graph_edges"]
+    reports = selection
     best = max(r.valid_recall_at_20 for r in reports)
     assert m["valid"]["recall@20"] == pytest.approx(best)
     assert reports[m["best_epoch"] - 1].valid_recall_at_20 == pytest.approx(best)
     # early stopping: stopped `patience` evaluations after the best one, or at the cap
     assert m["epochs"] in (m["best_epoch"] + config.patience, config.max_epochs)
     assert reports[-1].loss < reports[0].loss
+    assert refit[-1].loss < refit[0].loss
     # well above the random-ranking level (20 of 80 items -> recall@20 ~ 0.25)
     assert m["test"]["recall@20"] > 0.5
     png = save_training_curve(result.history, tmp_path / "curve.png")
@@ -85,6 +97,7 @@ def test_without_validation_data_the_last_epoch_is_kept():
     result = train_ngcf(split.train, empty, split.test, config)
     assert result.metrics["epochs"] == 4
     assert result.metrics["best_epoch"] == 4
+    assert result.metrics["refit_epochs"] == 0  # nothing to add to the graph
     assert result.metrics["test"]["recall@20"] > 0
 
 
@@ -119,7 +132,7 @@ def test_hard_negatives_are_the_best_scored_unseen_candidates():
         user_final,
         item_final,
         users,
-        TrainConfig(num_negatives=3),
+        TrainConfig(num_negatives=3, negative_pool=1),
         torch.Generator().manual_seed(0),
     )
     assert (uniform[0::2] == 5).float().mean() < 0.4
@@ -129,3 +142,21 @@ def test_rejects_an_empty_negative_pool():
     split, _ = split_per_user(clustered(), seed=0)
     with pytest.raises(ValueError, match="negative_pool"):
         train_ngcf(split.train, split.valid, split.test, TrainConfig(negative_pool=0))
+
+
+def test_without_refit_the_best_epoch_weights_are_the_result():
+    split, _ = split_per_user(clustered(), seed=0)
+    config = TrainConfig(
+        model=NGCFConfig(embedding_dim=8, layer_sizes=(8,)),
+        batch_size=64,
+        max_epochs=6,
+        patience=2,
+        refit=False,
+    )
+    reports: list[EpochReport] = []
+    result = train_ngcf(
+        split.train, split.valid, split.test, config, progress=reports.append
+    )
+    assert result.metrics["refit_epochs"] == 0
+    assert all(r.phase == "select" for r in reports)
+    assert int(result.checkpoint["item_degree"].sum()) == len(split.train)

@@ -52,6 +52,8 @@ class Command(BaseCommand):
         bar = tqdm(total=job.epochs, unit="epoch", desc="NGCF", dynamic_ncols=True)
 
         def progress(report) -> None:
+            if report.phase == "refit" and report.epoch == 1:
+                bar.set_description("NGCF refit on train+valid")
             postfix = {"loss": f"{report.loss:.4f}", "best": report.best_epoch}
             if report.valid_recall_at_20 is not None:
                 postfix["valid R@20"] = f"{report.valid_recall_at_20:.4f}"
