@@ -91,7 +91,7 @@ bench-train: install data
 bench-foldin: catalogue
 	OMP_NUM_THREADS=1 $(MANAGE) evaluate_foldin --seed 0 --threads 1
 bench-latency: model
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model
 	$(PY) benchmarks/ngcf_http.py --workers 2 --requests 200
 

@@ -81,7 +81,9 @@ def one_epoch_checkpoint(data: Interactions, folder: Path, name: str) -> Path:
     train, valid = data.take(np.flatnonzero(~mask)), data.take(valid_rows)
     empty = Interactions.from_pairs([], [])
     # about eight steps, whatever the size: each step propagates the whole graph
-    config = TrainConfig(max_epochs=1, batch_size=max(65_536, len(train) // 8))
+    config = TrainConfig(
+        max_epochs=1, batch_size=max(65_536, len(train) // 8), refit=False
+    )
     t0 = time.perf_counter()
     result = train_ngcf(train, valid, empty, config)
     print(f"  one training epoch: {time.perf_counter() - t0:.1f}s", flush=True)
@@ -147,6 +149,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--index-nprobe",
+        type=int,
+        nargs="*",
+        default=[],
+        help="for each --checkpoint, also rank through a candidate index forced "
+        "onto it, scanning this many lists (accuracy check on a trained model)",
+    )
+    parser.add_argument(
         "--cache-dir",
         default=None,
         help="keep the synthetic checkpoints here and reuse them (default: a "
@@ -167,6 +177,16 @@ def main() -> None:
         times = time_requests(predictor, histories)
         agreement = agreement_with_exact(predictor, histories)
         results.append((Path(path).name, predictor, times, agreement))
+        if args.index_nprobe:
+            indexed = copy.copy(predictor)
+            indexed.use_candidate_index(None)  # built here, not cached
+            nlist = indexed.candidates.index.nlist
+            for nprobe in args.index_nprobe:
+                indexed.candidates.nprobe = nprobe
+                times = time_requests(indexed, histories)
+                agreement = agreement_with_exact(indexed, histories)
+                name = f"{Path(path).name}, index forced: {nprobe} of {nlist} lists"
+                results.append((name, indexed, times, agreement))
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.cache_dir or scratch)
         folder.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import multiprocessing
 import os
 import resource
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "ml-100k" / "ml-100k.inter"
 
 
-def run_seed(data: str, seed: int, threads: int, max_epochs: int | None) -> dict:
+def run_seed(
+    data: str, seed: int, threads: int, max_epochs: int | None, overrides: dict
+) -> dict:
     """Split with ``seed``, train (training seed = split seed), return one table row."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
@@ -45,9 +48,16 @@ def run_seed(data: str, seed: int, threads: int, max_epochs: int | None) -> dict
     logging.basicConfig(level=logging.WARNING, format=f"  [seed {seed}] %(message)s")
     interactions, _ = read_interactions(data)
     split, _ = split_per_user(interactions, seed=seed)
+    from pytorch_models.ngcf import NGCFConfig
+
     config = TrainConfig(seed=seed)
     if max_epochs is not None:
         config = dataclasses.replace(config, max_epochs=max_epochs)
+    model = {k[6:]: v for k, v in overrides.items() if k.startswith("model.")}
+    rest = {k: v for k, v in overrides.items() if not k.startswith("model.")}
+    config = dataclasses.replace(
+        config, model=dataclasses.replace(NGCFConfig(), **model), **rest
+    )
     result = train_ngcf(split.train, split.valid, split.test, config)
     m = result.metrics
     return {
@@ -74,7 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-epochs", type=int, default=None, help="override cap")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a TrainConfig field (model.FIELD for NGCFConfig), value in "
+        "JSON, e.g. --set negative_pool=1 --set refit=false",
+    )
     args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        overrides[name] = json.loads(value)
+    if overrides:
+        print(f"overrides: {overrides}")
 
     header = (
         f"{'seed':>4} {'best':>5} {'epochs':>6} {'s/epoch':>8} {'cpu s/ep':>8} "
@@ -89,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
             row = pool.submit(
-                run_seed, args.data, seed, args.threads, args.max_epochs
+                run_seed, args.data, seed, args.threads, args.max_epochs, overrides
             ).result()
         rows.append(row)
         print(
