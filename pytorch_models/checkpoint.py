@@ -189,7 +189,16 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
     """
     try:
         data = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        # the weights-only unpickler fails this way on some arbitrary bytes
+        IndexError,
+        KeyError,
+        TypeError,
+    ) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")

@@ -83,6 +83,29 @@ def test_if_missing_keeps_an_existing_checkpoint(tmp_path, db):
     assert (tmp_path / "model.pt").read_bytes() == b"existing"
 
 
+def test_if_missing_replaces_a_checkpoint_of_an_older_format(
+    tmp_path, db, parity_checkpoint
+):
+    old = torch.load(parity_checkpoint, weights_only=True)
+    old["format_version"] = 1
+    del old["item_neighbour_embeddings"]
+    torch.save(old, tmp_path / "model.pt")
+    Movie.objects.bulk_create(Movie(id=m, title=f"M{m}") for m in range(1, 25))
+    Interaction.objects.bulk_create(
+        Interaction(ml_user_id=u, movie_id=m, rating=4, timestamp=u * 100 + m)
+        for u in range(1, 16)
+        for m in range(1, 25)
+        if (m + u) % 3
+    )
+    output = train(tmp_path, if_missing=True, epochs=2)
+    assert "format version 1, older than 2; retraining" in output
+    loaded = load_checkpoint(tmp_path / "model.pt")
+    assert loaded.format_version == 2 and loaded.n_users == 15
+    assert loaded.item_neighbour_embeddings is not None
+    # and now it is current: kept
+    assert "not retraining" in train(tmp_path, if_missing=True)
+
+
 def test_empty_database_is_a_command_error(tmp_path, db):
     with pytest.raises(CommandError, match="import_movielens"):
         train(tmp_path, epochs=1)

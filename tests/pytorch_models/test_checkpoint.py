@@ -76,7 +76,9 @@ def test_loading_something_else_fails_clearly(tmp_path):
         load_checkpoint(path)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04broken"])
+@pytest.mark.parametrize(
+    "content", [b"", b"not a checkpoint", b"PK\x03\x04broken", b"existing"]
+)
 def test_unreadable_file_is_a_checkpoint_error(tmp_path, content):
     path = tmp_path / "bad.pt"
     path.write_bytes(content)

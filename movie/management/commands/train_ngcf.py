@@ -5,10 +5,19 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from movie.ngcf_jobs import TrainJob, ngcf_train
+from pytorch_models.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint
 
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _format_version(path: Path) -> int | None:
+    """The checkpoint's format version, or None when it is not one we can read."""
+    try:
+        return load_checkpoint(path).format_version
+    except (CheckpointError, OSError):
+        return None
 
 
 class Command(BaseCommand):
@@ -29,7 +38,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-missing",
             action="store_true",
-            help="do nothing when the checkpoint already exists",
+            help="do nothing when the checkpoint already exists (a checkpoint of "
+            "an older format is replaced)",
         )
 
     def handle(self, *args, **options):
@@ -37,8 +47,14 @@ class Command(BaseCommand):
 
         out = Path(options["out"])
         if options["if_missing"] and out.exists():
-            self.stdout.write(f"checkpoint {out} exists; not retraining")
-            return
+            version = _format_version(out)
+            if version is None or version >= FORMAT_VERSION:
+                self.stdout.write(f"checkpoint {out} exists; not retraining")
+                return
+            self.stdout.write(
+                f"checkpoint {out} has format version {version}, older than "
+                f"{FORMAT_VERSION}; retraining"
+            )
         job = TrainJob(
             out=out,
             train=_path(options["train"]),
