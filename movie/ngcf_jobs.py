@@ -111,6 +111,7 @@ FOLDIN_METHODS = {
     "retrain_ngcf_only": "(b) the retrained embedding alone",
     "popular": "(c) popularity",
     "original": "(d) original design: fresh model, ten full-graph steps",
+    "ease": "(e) EASE item-item on the revealed clicks (item-based reference)",
 }
 
 
@@ -127,12 +128,14 @@ def foldin_markdown(report: dict) -> str:
     ratio = report["foldin_over_retrain"]
     alone = report["ngcf_only_foldin_over_retrain"]
     pop = report["foldin_over_popular"]
+    ease = report["foldin_over_ease"]
     lines += [
         "",
         f"(a)/(b): Recall@{k} {ratio[f'recall@{k}']:.1%}, NDCG@{k} "
         f"{ratio[f'ndcg@{k}']:.1%} (embeddings alone: {alone[f'recall@{k}']:.1%}, "
         f"{alone[f'ndcg@{k}']:.1%}). (a)/(c): Recall@{k} "
-        f"{pop[f'recall@{k}']:.2f}x, NDCG@{k} {pop[f'ndcg@{k}']:.2f}x.",
+        f"{pop[f'recall@{k}']:.2f}x, NDCG@{k} {pop[f'ndcg@{k}']:.2f}x. (a)/(e): "
+        f"Recall@{k} {ease[f'recall@{k}']:.2f}x, NDCG@{k} {ease[f'ndcg@{k}']:.2f}x.",
         f"{report['heldout_users']} held-out users, "
         f"{report['protocol']['revealed']} revealed interactions each, seed "
         f"{report['protocol']['seed']}; fine-tuning "

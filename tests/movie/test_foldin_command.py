@@ -37,6 +37,7 @@ def test_foldin_report_compares_the_four_methods(tmp_path, parity_ratings):
         "retrain",
         "retrain_ngcf_only",
         "popular",
+        "ease",
         "original",
     }
     for row in report["methods"].values():
