@@ -7,8 +7,8 @@ Pretrains once without the held-out users (the protocol of `manage.py
 evaluate_foldin`), then reports Recall@20 / NDCG@20 of in-request fine-tuning for
 each pair of neighbour-term and popularity-prior weights (at the default step
 size), each Adam step size (at the default weights; 0 means the warm start alone),
-and plain popularity. Use a seed other than the reported one (0) to choose
-settings.
+plain popularity, and the EASE reference for each L2 weight. Use a seed other
+than the reported one (0) to choose settings.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pytorch_models.checkpoint import save_checkpoint  # noqa: E402
 from pytorch_models.data import read_interactions  # noqa: E402
 from pytorch_models.foldin import (  # noqa: E402
     FoldinConfig,
+    _ease_top_k,
     _metrics,
     _split_users,
     _train_split,
@@ -46,6 +47,9 @@ def main() -> None:
     )
     parser.add_argument("--prior-weights", type=float, nargs="*", default=[0, 1, 2])
     parser.add_argument("--lrs", type=float, nargs="*", default=[0, 1e-3, 2e-3, 1e-2])
+    parser.add_argument(
+        "--ease-l2s", type=float, nargs="*", default=[50, 100, 200, 500, 1000]
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     config = FoldinConfig(seed=args.seed)
@@ -98,6 +102,9 @@ def main() -> None:
     }
     row = _metrics(ranked, targets, 20)
     print(f"| popularity alone | {row['recall@20']:.4f} | {row['ndcg@20']:.4f} |")
+    for l2 in args.ease_l2s:
+        row = _metrics(_ease_top_k(pretrain, revealed, held, l2, 20), targets, 20)
+        print(f"| EASE, L2 {l2:g} | {row['recall@20']:.4f} | {row['ndcg@20']:.4f} |")
 
 
 if __name__ == "__main__":
