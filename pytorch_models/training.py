@@ -48,9 +48,10 @@ class TrainConfig:
     seeds 0-2: edge dropout 0.2 and no message dropout gave the best validation
     and test numbers; lr 1e-2 or batch 16k without edge dropout overfit early;
     8 uniform negatives, L2 1e-4 or 0, and N(0, 0.1) init changed nothing or
-    hurt. Hard negatives (each the best-scored of 4 uniform candidates) raised
-    test NDCG@20 by about 0.01 and 2 of them cost less than 4 uniform ones; the
-    refit on train + valid added about 0.015 more (docs/BENCHMARKS.md).
+    hurt. Two hard negatives (each the best-scored of 4 uniform candidates)
+    raised test NDCG@20 by about 0.007 over 4 uniform ones at a similar cost per
+    epoch and with fewer epochs to the best; the refit on train + valid added
+    about 0.014 more (docs/BENCHMARKS.md).
     """
 
     model: NGCFConfig = field(default_factory=NGCFConfig)  # architecture
