@@ -200,6 +200,17 @@ def test_large_catalogue_ranks_from_the_candidate_index(tmp_path, parity_checkpo
             [r.score for r in a], [r.score for r in b], rtol=1e-5
         )
         assert not {r.movie_id for r in b} & set(history)
+    # searching the index from many threads gives the serial answers
+    histories = [[1 + (j % N_ITEMS), 1 + ((7 * j) % N_ITEMS)] for j in range(24)]
+    serial = [indexed.recommend(h, k=4, seed=j) for j, h in enumerate(histories)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(
+            pool.map(
+                lambda a: indexed.recommend(a[1], k=4, seed=a[0]),
+                enumerate(histories),
+            )
+        )
+    assert threaded == serial
     # a second load reads the cached index instead of building it
     mtime = caches[0].stat().st_mtime_ns
     again = NgcfPredictor.load(path, config)
