@@ -5,7 +5,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, TITLES
+from devservers.browser import DESKTOP, PHONE
+from tests.browser.conftest import TITLES
 
 # Odd ids: in the parity world odd visitors like odd movies (tests/conftest.py).
 CLICKED = [1, 3, 5, 7, 9]

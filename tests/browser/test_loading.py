@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from devservers.browser import DESKTOP, PHONE
 
 
 def test_status_shows_while_recommendations_load(site, new_visitor):

@@ -5,7 +5,7 @@ each go to artifacts/screenshots/."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from devservers.browser import DESKTOP, PHONE
 
 PAGES = {
     "home": "/",
