@@ -82,7 +82,7 @@ run-stack: stack-up data
 
 bench-clicks: stack-up data
 	$(STACK) $(MANAGE) import_movielens
-	$(STACK) $(MANAGE) bench_clicks --clicks 1000 --visitors 10
+	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
 .PHONY: bench-train bench-foldin bench-latency bench-http
@@ -93,11 +93,19 @@ bench-foldin: catalogue
 bench-latency: model
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model
-	$(PY) benchmarks/ngcf_http.py --workers 2 --requests 200
+	$(PY) -m benchmarks.ngcf_http --workers 2 --requests 200
 
+# README screenshots from the real catalogue and checkpoint (docs/screenshots/).
+.PHONY: screenshots
+screenshots: install-dev model chromium
+	$(PY) -m scripts.screenshots
+
+# CI runs this before the tests: ruff's lint and format check, and no function in
+# movie/ or pytorch_models/ longer than 80 lines.
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m scripts.function_lengths
 
 format: install-dev
 	$(VENV)/bin/ruff format .
