@@ -1,4 +1,5 @@
-# PseudoRec NGCF: `make run` serves the site, `make test` runs every test.
+# PseudoRec NGCF: `make run` serves the site (gunicorn, DEBUG off), `make dev` is
+# the autoreloading development server (DEBUG on), `make test` runs every test.
 # Both install what they need into .venv and reuse whatever is already there.
 
 PYTHON ?= python3.11
@@ -8,10 +9,14 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev data db catalogue model lint format clean
+.PHONY: run dev test install install-dev data db catalogue model lint format clean
 
+# gunicorn.conf.py: DEBUG off, whitenoise static, the project's error pages.
 run: install data db catalogue model
-	$(MANAGE) runserver $(HOST):$(PORT)
+	GUNICORN_BIND=$(HOST):$(PORT) $(PY) -m gunicorn -c gunicorn.conf.py
+
+dev: install data db catalogue model
+	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 test: install-dev data mariadb chromium
 	$(PY) -m pytest --ignore=tests/stack
@@ -70,6 +75,7 @@ stack-up: install-dev mariadb
 	mariadb --protocol=tcp -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS pseudorec CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	$(STACK) $(MANAGE) migrate --no-input
 	$(STACK) $(MANAGE) dynamodb_setup
+	$(STACK) $(MANAGE) rekey_visitors
 
 stack-down:
 	$(PY) -m devservers down
@@ -85,7 +91,7 @@ bench-clicks: stack-up data
 	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
-.PHONY: bench-train bench-foldin bench-latency bench-http
+.PHONY: bench-train bench-foldin bench-latency bench-http bench-events
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
 bench-foldin: catalogue
@@ -94,6 +100,9 @@ bench-latency: model
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model
 	$(PY) -m benchmarks.ngcf_http --workers 2 --requests 200
+# 16 visitors x 50 events at once through gunicorn on the default SQLite database.
+bench-events: catalogue
+	$(PY) -m benchmarks.event_load --serve --visitors 16 --events 50
 
 # README screenshots from the real catalogue and checkpoint (docs/screenshots/).
 .PHONY: screenshots
