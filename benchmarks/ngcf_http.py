@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=200, help="per client")
     args = parser.parse_args()
-    with gunicorn(workers=args.workers) as (server, base):
+    with gunicorn(workers=args.workers, threads=1) as (server, base):
         visitors = [Visitor(base) for _ in range(4)]
         for n, visitor in enumerate(visitors):
             visitor.get("/")
