@@ -234,3 +234,27 @@ def test_candidate_index_finds_the_best_inner_products():
         assert len(found) == 100 == len(set(found.tolist()))
         overlap.append(len(best & set(found.tolist())) / 10)
     assert np.mean(overlap) > 0.95
+
+
+@pytest.mark.parametrize("popularity_weight", [0.0, 1.0])
+def test_recommendations_match_an_independent_autograd_implementation(
+    parity_checkpoint, popularity_weight
+):
+    from dataclasses import replace
+
+    from pytorch_models.ngcf.predictor import FinetuneConfig
+    from tests.pytorch_models.reference_predictor import reference_recommend
+
+    config = replace(FinetuneConfig(), popularity_weight=popularity_weight)
+    predictor = NgcfPredictor.load(parity_checkpoint, config)
+    for seed, history in enumerate(([1, 3, 5], [2], [4, 6, 7, 11, 20], [9, 2, 13])):
+        for epochs in (0, 10):
+            got = predictor.recommend(history, k=10, epochs=epochs, seed=seed)
+            want = reference_recommend(
+                parity_checkpoint, history, 10, epochs, seed, config
+            )
+            assert [r.movie_id for r in got] == [m for m, _, _ in want]
+            assert [r.because for r in got] == [b for _, _, b in want]
+            np.testing.assert_allclose(
+                [r.score for r in got], [s for _, s, _ in want], rtol=1e-4, atol=1e-5
+            )
