@@ -14,6 +14,7 @@ from django.views import View
 
 from movie import selectors, services
 from movie.events import EventError
+from movie.recommendations import selectors as recommendations
 from movie.selectors import HistoryEntry
 
 MAX_BODY_BYTES = 64 * 1024
@@ -133,7 +134,7 @@ def _parse_k(value: object) -> int:
     return value
 
 
-def recommendations_json(recs: selectors.Recommendations) -> dict[str, Any]:
+def recommendations_json(recs: recommendations.Recommendations) -> dict[str, Any]:
     return {
         "source": recs.source,
         "message": recs.message,
@@ -157,7 +158,7 @@ class RecommendationsView(JsonView):
         """Recommendations for the current visitor's own history."""
         raw = request.GET.get("k", "10")
         k = _parse_k(int(raw) if raw.isdigit() else None)
-        recs = selectors.recommendations_for(user_key=request.visitor_key, k=k)
+        recs = recommendations.recommendations_for(user_key=request.visitor_key, k=k)
         return JsonResponse(recommendations_json(recs))
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -174,5 +175,5 @@ class RecommendationsView(JsonView):
             raise BadRequest(f"at most {MAX_IDS} movie_ids")
         if any(isinstance(m, bool) or not isinstance(m, int) for m in ids):
             raise BadRequest("movie_ids must be a list of integers")
-        recs = selectors.recommendations_for_movies(movie_ids=ids, k=k)
+        recs = recommendations.recommendations_for_movies(movie_ids=ids, k=k)
         return JsonResponse(recommendations_json(recs))

@@ -24,6 +24,7 @@ from movie import selectors, services
 from movie.forms import RatingForm, SignupForm
 from movie.models import Genre, Movie
 from movie.posters import poster_svg
+from movie.recommendations import selectors as recommendations
 
 POSTER_MAX_AGE = 7 * 24 * 3600
 
@@ -89,7 +90,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
     rating = selectors.rating_for(user_key=request.visitor_key, movie_id=movie.pk)
     form = RatingForm(initial={"rating": str(rating) if rating else "4.0"})
-    similar = selectors.similar_movies(movie_id=movie.pk)
+    similar = recommendations.similar_movies(movie_id=movie.pk)
     return render(
         request,
         "movie/detail.html",
@@ -101,7 +102,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
 def ngcf(request: HttpRequest) -> HttpResponse:
     """Ten NGCF recommendations, fine-tuned for this visitor inside the request."""
     watched = selectors.history_for(user_key=request.visitor_key)
-    recs = selectors.recommendations_for(
+    recs = recommendations.recommendations_for(
         user_key=request.visitor_key, k=10, history=watched
     )
     return render(request, "movie/ngcf.html", {"recs": recs, "watched": watched})
@@ -109,12 +110,12 @@ def ngcf(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def ngcf_about(request: HttpRequest) -> HttpResponse:
-    return render(request, "movie/ngcf_about.html", selectors.model_card())
+    return render(request, "movie/ngcf_about.html", recommendations.model_card())
 
 
 @require_GET
 def ngcf_curve(request: HttpRequest) -> HttpResponse:
-    path = selectors.training_curve_path()
+    path = recommendations.training_curve_path()
     if path is None:
         return not_found(request)
     response = FileResponse(path.open("rb"), content_type="image/png")

@@ -59,8 +59,8 @@ class _SparseBPR(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # noqa: D102
-        ctx,  # noqa: ANN001
+    def forward(
+        ctx,
         user_table: torch.Tensor,
         item_table: torch.Tensor,
         users: torch.Tensor,
@@ -97,7 +97,7 @@ class _SparseBPR(torch.autograd.Function):
         return loss
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):  # noqa: ANN001, ANN205, D102
+    def backward(ctx, grad_output: torch.Tensor):
         grad_user, grad_item = ctx.saved_tensors
         return grad_user * grad_output, grad_item * grad_output, None, None, None
 

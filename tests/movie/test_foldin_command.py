@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from movie.models import Interaction, Movie
+from tests.worlds import parity_likes
 
 
 @pytest.fixture
@@ -15,9 +16,9 @@ def parity_ratings(db):
         Interaction(
             ml_user_id=u, movie_id=m, rating=4, timestamp=1000 + (m * 7 + u) % 40
         )
-        for u in range(1, 31)
-        for m in range(1, 41)
-        if m % 2 == u % 2 and (m + u) % 5
+        for u, liked in parity_likes(30, 40, first_id=1).items()
+        for m in liked
+        if (m + u) % 5
     )
 
 

@@ -40,6 +40,8 @@ def get_predictor() -> PredictorState:
 
 
 def _load(path: Path) -> PredictorState:
+    # torch is imported with the first recommendation, not when Django loads the
+    # views: management commands and checks that never recommend stay light
     import torch
 
     from pytorch_models.checkpoint import CheckpointError
