@@ -43,46 +43,35 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+def _movie_list(
+    request: HttpRequest, template: str, movies, heading: str, **context
+) -> HttpResponse:
+    """A paginated list of movies with the visitor's ratings."""
+    page = _page(request, movies)
+    context.update(page=page, heading=heading, ratings=_ratings(request))
+    return render(request, template, context)
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.movie_list_popular())
-    return render(
-        request,
-        "movie/home.html",
-        {"page": page, "heading": "Popular movies", "ratings": _ratings(request)},
+    return _movie_list(
+        request, "movie/home.html", selectors.movie_list_popular(), "Popular movies"
     )
 
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:200]
+    heading = f"Search: “{query}”" if query.strip() else "Search"
     movies = selectors.movie_search(query=query)
-    return render(
-        request,
-        "movie/search.html",
-        {
-            "page": _page(request, movies),
-            "query": query,
-            "heading": f"Search: “{query}”" if query.strip() else "Search",
-            "ratings": _ratings(request),
-        },
-    )
+    return _movie_list(request, "movie/search.html", movies, heading, query=query)
 
 
 @require_GET
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
     genre = get_object_or_404(Genre, slug=slug)
     movies = selectors.movies_in_genre(genre=genre)
-    return render(
-        request,
-        "movie/genre.html",
-        {
-            "page": _page(request, movies),
-            "genre": genre,
-            "heading": genre.name,
-            "ratings": _ratings(request),
-        },
-    )
+    return _movie_list(request, "movie/genre.html", movies, genre.name, genre=genre)
 
 
 @require_GET

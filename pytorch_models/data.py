@@ -85,16 +85,15 @@ class ReadReport:
 
     def messages(self) -> list[str]:
         """Human-readable lines for a command to print."""
-        out = [
+        summary = (
             f"{self.path}: {self.kept} interactions, {self.users} users, "
             f"{self.items} items"
-        ]
-        if self.duplicates_dropped:
-            out.append(
-                f"{self.path}: dropped {self.duplicates_dropped} duplicate "
-                "(user, item) rows, kept the first of each"
-            )
-        return out
+        )
+        dropped = (
+            f"{self.path}: dropped {self.duplicates_dropped} duplicate (user, item) "
+            "rows, kept the first of each"
+        )
+        return [summary, dropped] if self.duplicates_dropped else [summary]
 
 
 @dataclass(frozen=True)

@@ -341,101 +341,114 @@ def train_ngcf(
     clock = _Clock()
     valid, test, align_report = align_to_train(train, valid, test)
     data = _encode(train, valid, test)
-    n_users, n_items = data.user_ids.size, data.item_ids.size
     logger.info(
         "NGCF training: %d users, %d items, %d train / %d valid / %d test pairs",
-        n_users,
-        n_items,
+        data.user_ids.size,
+        data.item_ids.size,
         data.train[0].numel(),
         data.valid[0].numel(),
         data.test[0].numel(),
     )
-    graph = _Graph.build(*data.train, n_users, n_items, config)
-    valid_eval = RankingEvaluator(
-        *data.train, *data.valid, n_items, user_batch=config.eval_user_batch
-    )
-    if valid_eval.n_users == 0:
-        logger.warning("no validation interactions: no early stopping, last epoch kept")
     with torch.random.fork_rng(devices=[]):
-        model, history, stopping = _fit(
-            graph,
-            n_users,
-            n_items,
-            config,
-            epochs=config.max_epochs,
-            selection=valid_eval,
-            progress=progress,
-            clock=clock,
-        )
-        selection_seconds = clock.elapsed()[0]
-        refit_history: list[EpochReport] = []
-        if config.refit and valid_eval.n_users > 0:
-            # the same training from scratch on train + valid for the chosen
-            # number of epochs; the validation pairs become training edges too
-            graph = _Graph.build(
-                *(torch.cat(p) for p in zip(data.train, data.valid, strict=True)),
-                n_users,
-                n_items,
-                config,
-            )
-            model, refit_history, _ = _fit(
-                graph,
-                n_users,
-                n_items,
-                config,
-                epochs=stopping.best_epoch,
-                selection=None,
-                progress=progress,
-                clock=clock,
-            )
+        fitted = _select_and_refit(data, config, progress, clock)
     known = [torch.cat(p) for p in zip(data.train, data.valid, strict=True)]
     test_eval = RankingEvaluator(
-        *known, *data.test, n_items, user_batch=config.eval_user_batch
+        *known, *data.test, data.item_ids.size, user_batch=config.eval_user_batch
     )
     with torch.no_grad():
-        test_metrics = test_eval.evaluate(*model(graph.adjacency))
-    metrics = _metrics(
-        stopping, history, refit_history, test_metrics, clock, selection_seconds
-    )
+        test_metrics = test_eval.evaluate(*fitted.model(fitted.graph.adjacency))
     metrics = TrainMetrics(
-        **metrics,
-        n_users=n_users,
-        n_items=n_items,
+        **_quality_and_time(fitted, test_metrics, clock),
+        n_users=data.user_ids.size,
+        n_items=data.item_ids.size,
         n_train=int(data.train[0].numel()),
-        n_graph_edges=int(graph.pairs[0].numel()),
-        n_valid_users=valid_eval.n_users,
+        n_graph_edges=int(fitted.graph.pairs[0].numel()),
+        n_valid_users=fitted.stopping.evaluator.n_users,
         n_test_users=test_eval.n_users,
     )
     _log_result(metrics)
     checkpoint = serving_checkpoint(
-        model,
-        graph.adjacency,
+        fitted.model,
+        fitted.graph.adjacency,
         user_ids=torch.from_numpy(data.user_ids.astype(np.int64)),
         item_ids=torch.from_numpy(data.item_ids.astype(np.int64)),
-        item_degree=torch.bincount(graph.pairs[1], minlength=n_items),
+        item_degree=torch.bincount(fitted.graph.pairs[1], minlength=data.item_ids.size),
         metrics=metrics,
         train_config=config,
     )
     return TrainResult(
         checkpoint=checkpoint,
         metrics=metrics,
-        history=history + refit_history,
-        model=model,
+        history=fitted.history + fitted.refit_history,
+        model=fitted.model,
         align_report=align_report,
     )
 
 
-def _metrics(
-    stopping: _EarlyStopping,
-    history: list[EpochReport],
-    refit: list[EpochReport],
-    test: dict[str, float],
+@dataclass(frozen=True)
+class _Fitted:
+    """The result model and how it was reached."""
+
+    model: NGCF  # the refit, or the selection run's best weights
+    graph: _Graph  # the graph ``model`` was trained on
+    stopping: _EarlyStopping  # the selection run's choice
+    history: list[EpochReport]  # the selection run's epochs
+    refit_history: list[EpochReport]  # the refit's epochs ([] without one)
+    selection_seconds: float  # wall time until the selection run ended
+
+
+def _select_and_refit(
+    data: _Encoded,
+    config: TrainConfig,
+    progress: Callable[[EpochReport], None] | None,
     clock: _Clock,
-    selection_seconds: float,
+) -> _Fitted:
+    """The selection run on train, then (with ``refit`` and valid pairs) the
+    same fit from scratch on train + valid for the best epoch count."""
+    n_users, n_items = data.user_ids.size, data.item_ids.size
+    graph = _Graph.build(*data.train, n_users, n_items, config)
+    valid_eval = RankingEvaluator(
+        *data.train, *data.valid, n_items, user_batch=config.eval_user_batch
+    )
+    if valid_eval.n_users == 0:
+        logger.warning("no validation interactions: no early stopping, last epoch kept")
+    model, history, stopping = _fit(
+        graph,
+        n_users,
+        n_items,
+        config,
+        epochs=config.max_epochs,
+        selection=valid_eval,
+        progress=progress,
+        clock=clock,
+    )
+    selection_seconds = clock.elapsed()[0]
+    refit_history: list[EpochReport] = []
+    if config.refit and valid_eval.n_users > 0:
+        # the validation pairs become training edges too
+        pairs = (torch.cat(p) for p in zip(data.train, data.valid, strict=True))
+        graph = _Graph.build(*pairs, n_users, n_items, config)
+        model, refit_history, _ = _fit(
+            graph,
+            n_users,
+            n_items,
+            config,
+            epochs=stopping.best_epoch,
+            selection=None,
+            progress=progress,
+            clock=clock,
+        )
+    return _Fitted(model, graph, stopping, history, refit_history, selection_seconds)
+
+
+def _quality_and_time(
+    fitted: _Fitted, test: dict[str, float], clock: _Clock
 ) -> dict[str, object]:
     """The TrainMetrics fields about quality and time."""
+    stopping, history, refit = fitted.stopping, fitted.history, fitted.refit_history
     epochs = max(len(history), 1)
     seconds, cpu_seconds = clock.elapsed()
+    selection_seconds = fitted.selection_seconds
     return {
         "valid": stopping.best_valid,
         "test": test,
