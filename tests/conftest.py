@@ -1,7 +1,8 @@
 import pytest
 from django.test import Client
 
-from movie.models import Genre, Movie
+from movie.models import Genre, Interaction, Movie
+from tests.worlds import parity_likes
 
 
 @pytest.fixture
@@ -71,11 +72,20 @@ def parity_checkpoint(tmp_path_factory):
 @pytest.fixture
 def parity_site(db, settings, parity_checkpoint):
     """Movies 1..20 in the catalogue and the parity checkpoint in use."""
-    from movie.recommendations import predictor
-
     for m in range(1, PARITY_MOVIES + 1):
         Movie.objects.create(id=m, title=f"Movie {m}", year=1990, popularity=100 - m)
     settings.NGCF_CHECKPOINT = parity_checkpoint
-    predictor.reset()
-    yield
-    predictor.reset()
+
+
+@pytest.fixture
+def parity_ratings(db):
+    """30 users; even users rate even movies, odd users odd ones (40 movies)."""
+    Movie.objects.bulk_create(Movie(id=m, title=f"M{m}") for m in range(1, 41))
+    Interaction.objects.bulk_create(
+        Interaction(
+            ml_user_id=u, movie_id=m, rating=4, timestamp=1000 + (m * 7 + u) % 40
+        )
+        for u, liked in parity_likes(30, 40, first_id=1).items()
+        for m in liked
+        if (m + u) % 5
+    )

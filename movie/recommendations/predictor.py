@@ -55,9 +55,3 @@ def _load(path: Path) -> PredictorState:
         return PredictorState(None, f"the NGCF checkpoint cannot be loaded ({exc})")
     logger.info("loaded NGCF checkpoint %s", path)
     return PredictorState(predictor)
-
-
-def reset() -> None:
-    """Forget the loaded predictor (tests, or after training in-process)."""
-    with _lock:
-        _loaded.clear()

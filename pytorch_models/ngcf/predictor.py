@@ -150,9 +150,6 @@ class NgcfPredictor:
             )
         return predictor
 
-    def knows(self, movie_id: int) -> bool:
-        return int(movie_id) in self._index
-
     def _split_known(self, movie_ids: Iterable[int]) -> tuple[list[int], list[int]]:
         known: dict[int, None] = {}
         unknown: dict[int, None] = {}
