@@ -1,4 +1,5 @@
-# PseudoRec NGCF: `make run` serves the site, `make test` runs every test.
+# PseudoRec NGCF: `make run` serves the site (gunicorn, DEBUG off), `make dev` is
+# the autoreloading development server (DEBUG on), `make test` runs every test.
 # Both install what they need into .venv and reuse whatever is already there.
 
 PYTHON ?= python3.11
@@ -8,10 +9,14 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev data db catalogue model lint format clean
+.PHONY: run dev test install install-dev data db catalogue model lint format clean
 
+# gunicorn.conf.py: DEBUG off, whitenoise static, the project's error pages.
 run: install data db catalogue model
-	$(MANAGE) runserver $(HOST):$(PORT)
+	GUNICORN_BIND=$(HOST):$(PORT) $(PY) -m gunicorn -c gunicorn.conf.py
+
+dev: install data db catalogue model
+	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 test: install-dev data mariadb chromium
 	$(PY) -m pytest --ignore=tests/stack
@@ -70,6 +75,7 @@ stack-up: install-dev mariadb
 	mariadb --protocol=tcp -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS pseudorec CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	$(STACK) $(MANAGE) migrate --no-input
 	$(STACK) $(MANAGE) dynamodb_setup
+	$(STACK) $(MANAGE) rekey_visitors
 
 stack-down:
 	$(PY) -m devservers down
@@ -82,10 +88,10 @@ run-stack: stack-up data
 
 bench-clicks: stack-up data
 	$(STACK) $(MANAGE) import_movielens
-	$(STACK) $(MANAGE) bench_clicks --clicks 1000 --visitors 10
+	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
-.PHONY: bench-train bench-foldin bench-latency bench-http
+.PHONY: bench-train bench-foldin bench-latency bench-http bench-events
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
 bench-foldin: catalogue
@@ -93,11 +99,22 @@ bench-foldin: catalogue
 bench-latency: model
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model
-	$(PY) benchmarks/ngcf_http.py --workers 2 --requests 200
+	$(PY) -m benchmarks.ngcf_http --workers 2 --requests 200
+# 16 visitors x 50 events at once through gunicorn on the default SQLite database.
+bench-events: catalogue
+	$(PY) -m benchmarks.event_load --serve --visitors 16 --events 50
 
+# README screenshots from the real catalogue and checkpoint (docs/screenshots/).
+.PHONY: screenshots
+screenshots: install-dev model chromium
+	$(PY) -m scripts.screenshots
+
+# CI runs this before the tests: ruff's lint and format check, and no function in
+# movie/ or pytorch_models/ longer than 80 lines.
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m scripts.function_lengths
 
 format: install-dev
 	$(VENV)/bin/ruff format .

@@ -1,7 +1,7 @@
 """The whole NGCF page over HTTP: gunicorn on 127.0.0.1, p50 / p95 per request with
 1 and 4 concurrent clients, and resident memory per worker with the model loaded.
 
-    python benchmarks/ngcf_http.py --workers 2 --requests 200
+    python -m benchmarks.ngcf_http --workers 2 --requests 200
 
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
@@ -12,25 +12,14 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
-import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from benchmarks.servers import gunicorn
 
 
 class Visitor:
@@ -93,30 +82,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=200, help="per client")
     args = parser.parse_args()
-    port = free_port()
-    env = dict(
-        os.environ,
-        DJANGO_DEBUG="0",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        OPENBLAS_NUM_THREADS="1",
-        OMP_NUM_THREADS="1",
-        TORCH_THREADS="1",
-        LOG_LEVEL="WARNING",
-    )
-    command = [
-        sys.executable, "-m", "gunicorn", "pseudorec.wsgi",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-        "--threads", "1", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with gunicorn(workers=args.workers) as (server, base):
         visitors = [Visitor(base) for _ in range(4)]
         for n, visitor in enumerate(visitors):
             visitor.get("/")
@@ -140,9 +106,6 @@ def main() -> None:
             )
         rss = [rss_mb(pid) for pid in worker_pids(server.pid)]
         print("resident memory per worker (MB): " + ", ".join(f"{r:.0f}" for r in rss))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -1,41 +1,63 @@
 """JSON API for other clients; it uses the same services and selectors as the pages.
 
-Writes need the session cookie and the CSRF token in the X-CSRFToken header.
+Writes need the session cookie and the CSRF token in the X-CSRFToken header
+(`GET /api/csrf` hands out both). Every answer is JSON, errors included: 400 for a
+malformed request, 413 above the body size limit, 415 for a body that is not
+`application/json`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.views import View
 
 from movie import selectors, services
-from movie.events import EventError
+from movie.events import RECORDED_KINDS, EventError, check_kind, check_movie_id
+from movie.identity import visitor_key, visitor_key_for_writing
 from movie.recommendations import selectors as recommendations
 from movie.selectors import HistoryEntry
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_K = 100
+MAX_IDS = 1000
+MAX_HISTORY_LIMIT = 10_000
+# ASCII digits only: str.isdigit() accepts "²", which int() then refuses.
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 class BadRequest(Exception):
-    pass
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def error(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+def too_large() -> JsonResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error(f"request body larger than {limit} bytes", 413)
+
+
 class JsonView(View):
-    """A view whose errors are JSON too: 400 for BadRequest, 405 for a wrong method."""
+    """A view whose errors are JSON too: 400 for BadRequest, 405 for a wrong method,
+    413 for a body above DATA_UPLOAD_MAX_MEMORY_SIZE."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return super().dispatch(request, *args, **kwargs)
         except BadRequest as exc:
-            return error(str(exc))
+            return error(str(exc), exc.status)
+        except RequestDataTooBig:
+            return too_large()
 
     def http_method_not_allowed(
         self, request: HttpRequest, *args: Any, **kwargs: Any
@@ -45,16 +67,34 @@ class JsonView(View):
         return response
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def json_body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > MAX_BODY_BYTES:
-        raise BadRequest("request body too large")
+    """The request's JSON object; BadRequest (415) unless sent as application/json.
+    Reading the body first makes an oversized one a 413 whatever its type."""
+    body = request.body
+    if request.content_type != "application/json":
+        raise BadRequest("send the body as Content-Type: application/json", 415)
     try:
-        data = json.loads(request.body or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(body or b"", parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, not UTF-8, NaN, or an integer beyond Python's
+        # 4300-digit limit; RecursionError: nesting too deep.
         raise BadRequest("request body must be a JSON object") from None
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return data
+
+
+def query_int(request: HttpRequest, name: str, default: int, high: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None:
+        return default
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= high:
+        raise BadRequest(f"{name} must be an integer from 1 to {high}")
+    return int(raw)
 
 
 def entry_json(entry: HistoryEntry) -> dict[str, Any]:
@@ -63,18 +103,24 @@ def entry_json(entry: HistoryEntry) -> dict[str, Any]:
     return data
 
 
+class CsrfView(JsonView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """The CSRF token for X-CSRFToken, also set as the csrftoken cookie."""
+        return JsonResponse({"csrfToken": get_token(request)})
+
+
 class EventsView(JsonView):
     def post(self, request: HttpRequest) -> HttpResponse:
         data = json_body(request)
         unknown = set(data) - {"movie_id", "kind", "rating", "event_id"}
         if unknown:
             raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-        kind = data.get("kind")
-        if kind not in ("click", "rating"):
-            raise BadRequest('kind must be "click" or "rating"')
-        movie_id = data.get("movie_id")
-        if isinstance(movie_id, bool) or not isinstance(movie_id, int):
-            raise BadRequest("movie_id must be an integer")
+        try:
+            # Checked before the visitor gets a key, so a bad body makes no session.
+            kind = check_kind(data.get("kind"), RECORDED_KINDS)
+            movie_id = check_movie_id(data.get("movie_id"))
+        except EventError as exc:
+            raise BadRequest(str(exc)) from None
         if kind == "click" and data.get("rating") is not None:
             raise BadRequest("a click carries no rating")
         event_id = None
@@ -84,51 +130,48 @@ class EventsView(JsonView):
             except ValueError:
                 raise BadRequest("event_id must be a UUID") from None
         try:
-            event = services.event_record(
-                user_key=request.visitor_key,
+            recorded = services.record_event(
+                user_key=visitor_key_for_writing(request),
                 movie_id=movie_id,
                 kind=kind,
                 rating=data.get("rating"),
                 event_id=event_id,
             )
-        except services.UnknownMovie as exc:
+        except (services.UnknownMovie, EventError) as exc:
             raise BadRequest(str(exc)) from None
-        except EventError as exc:
-            raise BadRequest(str(exc)) from None
-        return JsonResponse(event.to_dict(), status=201)
+        except services.EventIdConflict as exc:
+            raise BadRequest(str(exc), 409) from None
+        status = 201 if recorded.created else 200
+        return JsonResponse(recorded.event.to_dict(), status=status)
 
 
 class HistoryView(JsonView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        limit = request.GET.get("limit")
-        if limit is not None:
-            if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
-                raise BadRequest("limit must be an integer from 1 to 10000")
-            limit = int(limit)
-        entries = selectors.history_for(user_key=request.visitor_key, limit=limit)
+        limit = None
+        if "limit" in request.GET:
+            limit = query_int(request, "limit", 0, MAX_HISTORY_LIMIT)
+        entries = selectors.history_for(user_key=visitor_key(request), limit=limit)
         return JsonResponse(
             {"events": [entry_json(e) for e in entries], "count": len(entries)}
         )
 
     def delete(self, request: HttpRequest) -> HttpResponse:
-        services.history_clear(user_key=request.visitor_key)
+        key = visitor_key(request)
+        if key is not None:
+            services.clear_history(user_key=key)
         return HttpResponse(status=204)
 
 
 class HistoryEventView(JsonView):
     def delete(self, request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
         try:
-            services.history_delete(user_key=request.visitor_key, event_id=event_id)
+            services.delete_event(user_key=visitor_key(request), event_id=event_id)
         except services.UnknownEvent as exc:
             return error(str(exc), 404)
         return HttpResponse(status=204)
 
 
-MAX_K = 100
-MAX_IDS = 1000
-
-
-def _parse_k(value: object) -> int:
+def _check_k(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
         raise BadRequest(f"k must be an integer from 1 to {MAX_K}")
     return value
@@ -156,9 +199,8 @@ def recommendations_json(recs: recommendations.Recommendations) -> dict[str, Any
 class RecommendationsView(JsonView):
     def get(self, request: HttpRequest) -> HttpResponse:
         """Recommendations for the current visitor's own history."""
-        raw = request.GET.get("k", "10")
-        k = _parse_k(int(raw) if raw.isdigit() else None)
-        recs = recommendations.recommendations_for(user_key=request.visitor_key, k=k)
+        k = query_int(request, "k", 10, MAX_K)
+        recs = recommendations.recommendations_for(user_key=visitor_key(request), k=k)
         return JsonResponse(recommendations_json(recs))
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -167,13 +209,15 @@ class RecommendationsView(JsonView):
         unknown = set(data) - {"movie_ids", "k"}
         if unknown:
             raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-        k = _parse_k(data.get("k", 10))
+        k = _check_k(data.get("k", 10))
         ids = data.get("movie_ids")
         if not isinstance(ids, list):
             raise BadRequest("movie_ids must be a list of integers")
         if len(ids) > MAX_IDS:
             raise BadRequest(f"at most {MAX_IDS} movie_ids")
-        if any(isinstance(m, bool) or not isinstance(m, int) for m in ids):
-            raise BadRequest("movie_ids must be a list of integers")
+        try:
+            ids = [check_movie_id(m) for m in ids]
+        except EventError as exc:
+            raise BadRequest(f"movie_ids: {exc}") from None
         recs = recommendations.recommendations_for_movies(movie_ids=ids, k=k)
         return JsonResponse(recommendations_json(recs))

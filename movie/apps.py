@@ -7,3 +7,6 @@ class MovieConfig(AppConfig):
 
     def ready(self) -> None:
         from movie import signals  # noqa: F401  (connects the login merge)
+        from movie.checks import register_checks
+
+        register_checks()

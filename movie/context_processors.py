@@ -3,13 +3,19 @@
 from django.http import HttpRequest
 
 from movie import selectors
+from movie.identity import visitor_key
 
 
 def visitor(request: HttpRequest) -> dict:
-    key = getattr(request, "visitor_key", None)
-    if key is None:
-        return {}
+    from movie.views import MAX_NEXT_LENGTH
+
+    # Where the sidebar forms return to: the page itself, but never a long query
+    # string copied into every form.
+    full_path = request.get_full_path()
     return {
-        "sidebar_history": lambda: selectors.history_sidebar(user_key=key),
+        "next_path": full_path if len(full_path) <= MAX_NEXT_LENGTH else request.path,
+        "sidebar_history": lambda: selectors.history_sidebar(
+            user_key=visitor_key(request)
+        ),
         "all_genres": selectors.genre_list,
     }

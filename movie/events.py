@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("click", "rating", "delete")
+# The kinds a visitor records; a delete is made by the delete services only.
+RECORDED_KINDS = ("click", "rating")
 RATING_MIN, RATING_MAX, RATING_STEP = 0.5, 5.0, 0.5
+# Movie ids are MovieLens item ids; the bound keeps them inside every backend's
+# unsigned 32-bit column (a larger integer is refused, never sent to the database).
+MOVIE_ID_MAX = 2**31 - 1
 
 
 class EventError(ValueError):
@@ -17,6 +22,24 @@ class EventError(ValueError):
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def check_movie_id(value: Any) -> int:
+    """Return `value` as a movie id (an int from 1 to MOVIE_ID_MAX), or raise
+    EventError. Strings, floats and booleans are refused, not converted."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EventError("movie_id must be an integer")
+    if not 1 <= value <= MOVIE_ID_MAX:
+        raise EventError(f"movie_id must be from 1 to {MOVIE_ID_MAX}")
+    return value
+
+
+def check_kind(value: Any, allowed: tuple[str, ...] = KINDS) -> str:
+    """Return `value` if it is one of the `allowed` kinds, or raise EventError."""
+    if not isinstance(value, str) or value not in allowed:
+        quoted = ", ".join(f'"{kind}"' for kind in allowed)
+        raise EventError(f"kind must be one of {quoted}")
+    return value
 
 
 def check_rating(value: Any) -> float:
@@ -50,16 +73,12 @@ class Event:
     def __post_init__(self) -> None:
         if not self.user_key or len(self.user_key) > 80:
             raise EventError("user_key must be 1 to 80 characters")
-        if self.kind not in KINDS:
-            raise EventError(f"kind must be one of {', '.join(KINDS)}")
+        check_kind(self.kind)
         if self.kind == "delete":
             if self.movie_id is not None or self.rating is not None:
                 raise EventError("a delete event carries no movie_id or rating")
         else:
-            if isinstance(self.movie_id, bool) or not isinstance(self.movie_id, int):
-                raise EventError("movie_id must be an integer")
-            if self.movie_id <= 0:
-                raise EventError("movie_id must be positive")
+            check_movie_id(self.movie_id)
             if self.target_event_id is not None:
                 raise EventError("only a delete event has a target_event_id")
         if self.kind == "rating":

@@ -1,13 +1,28 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
+from movie.events import EventError, check_rating
+
 RATING_CHOICES = [(str(n / 2), f"{n / 2:.1f} ★") for n in range(10, 0, -1)]
+SEARCH_MAX_LENGTH = 200
+
+
+def _rating(value: str) -> float:
+    try:
+        return check_rating(float(value))
+    except (EventError, ValueError):
+        raise forms.ValidationError("Rating must be one of 0.5, 1.0, … 5.0.") from None
 
 
 class RatingForm(forms.Form):
     rating = forms.TypedChoiceField(
-        choices=RATING_CHOICES, coerce=float, label="Rate this movie"
+        choices=RATING_CHOICES, coerce=_rating, label="Rate this movie"
     )
+
+
+class SearchForm(forms.Form):
+    # CharField refuses NUL characters (ProhibitNullCharactersValidator).
+    q = forms.CharField(max_length=SEARCH_MAX_LENGTH, required=False, strip=True)
 
 
 class SignupForm(UserCreationForm):

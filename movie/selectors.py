@@ -52,18 +52,29 @@ def movies_in_genre(*, genre: Genre) -> QuerySet[Movie]:
     return genre.movies.order_by("-popularity", "id")
 
 
-def history_for(*, user_key: str, limit: int | None = None) -> list[HistoryEntry]:
+def _events(user_key: str | None, limit: int | None = None) -> list[Event]:
+    """The visitor's events, newest first; none for a visitor without a key yet."""
+    if user_key is None:
+        return []
+    return get_clicklog_store().history(user_key, limit=limit)
+
+
+def history_for(
+    *, user_key: str | None, limit: int | None = None
+) -> list[HistoryEntry]:
     """The visitor's events, newest first, with their movies."""
-    events = get_clicklog_store().history(user_key, limit=limit)
+    events = _events(user_key, limit=limit)
     movies = Movie.objects.in_bulk({e.movie_id for e in events})
     return [HistoryEntry(event=e, movie=movies.get(e.movie_id)) for e in events]
 
 
-def history_sidebar(*, user_key: str) -> list[HistoryEntry]:
+def history_sidebar(*, user_key: str | None) -> list[HistoryEntry]:
     return history_for(user_key=user_key, limit=settings.HISTORY_SIDEBAR_LENGTH)
 
 
-def history_event(*, user_key: str, event_id: uuid.UUID) -> Event | None:
+def history_event(*, user_key: str | None, event_id: uuid.UUID) -> Event | None:
+    if user_key is None:
+        return None
     return get_clicklog_store().get(user_key, event_id)
 
 
@@ -81,15 +92,15 @@ def movie_ids_from(events: list[Event]) -> list[int]:
     return list(dict.fromkeys(event.movie_id for event in events))
 
 
-def ratings_for(*, user_key: str) -> dict[int, float]:
+def ratings_for(*, user_key: str | None) -> dict[int, float]:
     """The visitor's current rating of each movie they rated (the newest one)."""
-    return ratings_from(get_clicklog_store().history(user_key))
+    return ratings_from(_events(user_key))
 
 
-def rating_for(*, user_key: str, movie_id: int) -> float | None:
+def rating_for(*, user_key: str | None, movie_id: int) -> float | None:
     return ratings_for(user_key=user_key).get(movie_id)
 
 
-def interacted_movie_ids(*, user_key: str) -> list[int]:
+def interacted_movie_ids(*, user_key: str | None) -> list[int]:
     """Movies the visitor clicked or rated, most recent first, each once."""
-    return movie_ids_from(get_clicklog_store().history(user_key))
+    return movie_ids_from(_events(user_key))

@@ -1,13 +1,23 @@
-"""Writes: every change to a visitor's click log goes through these functions."""
+"""Writes: every change to a visitor's click log goes through these functions.
+
+Each name is a verb phrase (`record_click`), so it cannot be read as a thing of
+the domain ("the click log").
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from movie.clicklog import get_clicklog_store
 from movie.eventbus import get_event_bus
-from movie.events import Event, EventError
+from movie.events import (
+    RECORDED_KINDS,
+    Event,
+    check_kind,
+    check_movie_id,
+)
 from movie.models import Movie
 
 logger = logging.getLogger(__name__)
@@ -25,22 +35,46 @@ class UnknownEvent(LookupError):
         self.event_id = event_id
 
 
-def event_record(
+class EventIdConflict(Exception):
+    """The event_id is taken: by another of this visitor's events with different
+    content, or by someone else's event. The message says nothing about which."""
+
+    def __init__(self, event_id: uuid.UUID) -> None:
+        super().__init__(
+            f"event_id {event_id} cannot be used for this event; send a new one"
+        )
+        self.event_id = event_id
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: Event
+    created: bool  # False: the same event (same event_id, same content) was stored
+
+
+def _same_content(a: Event, b: Event) -> bool:
+    return (a.kind, a.movie_id, a.rating) == (b.kind, b.movie_id, b.rating)
+
+
+def record_event(
     *,
     user_key: str,
-    movie_id: int,
-    kind: str,
-    rating: float | None = None,
+    movie_id: object,
+    kind: object,
+    rating: object = None,
     event_id: uuid.UUID | None = None,
-) -> Event:
-    """Record a click or rating of a catalogue movie; raises UnknownMovie or
-    EventError (bad kind or rating) before anything is published."""
-    if isinstance(movie_id, bool) or not isinstance(movie_id, int):
-        raise UnknownMovie(movie_id)
+) -> Recorded:
+    """Record a click or rating of a catalogue movie.
+
+    Raises EventError (bad kind, movie id or rating) or UnknownMovie before
+    anything is published. A client's `event_id` makes retries idempotent: the same
+    content again returns the stored event (`created` False); different content, or
+    an id another visitor's event holds, raises EventIdConflict.
+    """
+    check_kind(kind, RECORDED_KINDS)
+    check_movie_id(movie_id)
     if not Movie.objects.filter(pk=movie_id).exists():
         raise UnknownMovie(movie_id)
-    if kind == "delete":
-        raise EventError("use history_delete or history_clear to delete")
     event = Event(
         user_key=user_key,
         kind=kind,
@@ -48,20 +82,38 @@ def event_record(
         rating=rating,
         event_id=event_id or uuid.uuid4(),
     )
-    get_event_bus().publish(event)
-    return event
+    if event_id is None:
+        get_event_bus().publish(event)
+        return Recorded(event, created=True)
+    store = get_clicklog_store()
+    stored = store.get(user_key, event_id)
+    if stored is None and store.holds_elsewhere(user_key, event_id):
+        raise EventIdConflict(event_id)
+    if stored is None:
+        get_event_bus().publish(event)
+        # A synchronous bus has stored it by now, unless a racing writer won.
+        stored = store.get(user_key, event_id)
+        if stored is None:
+            if store.holds_elsewhere(user_key, event_id):
+                raise EventIdConflict(event_id)
+            return Recorded(event, created=True)  # on its way (asynchronous bus)
+        if stored.ts == event.ts and _same_content(stored, event):
+            return Recorded(stored, created=True)
+    if not _same_content(stored, event):
+        raise EventIdConflict(event_id)
+    return Recorded(stored, created=False)
 
 
-def click_log(
+def record_click(
     *, user_key: str, movie_id: int, event_id: uuid.UUID | None = None
 ) -> Event:
-    """Record that the visitor clicked a movie's poster."""
-    return event_record(
+    """Record that the visitor clicked a movie (its poster or its title)."""
+    return record_event(
         user_key=user_key, movie_id=movie_id, kind="click", event_id=event_id
-    )
+    ).event
 
 
-def rating_set(
+def record_rating(
     *,
     user_key: str,
     movie_id: int,
@@ -70,33 +122,34 @@ def rating_set(
 ) -> Event:
     """Record the visitor's star rating (0.5..5.0 by 0.5) of a movie; the newest
     rating event of a movie is the visitor's current rating."""
-    return event_record(
+    return record_event(
         user_key=user_key,
         movie_id=movie_id,
         kind="rating",
         rating=rating,
         event_id=event_id,
-    )
+    ).event
 
 
-def history_delete(*, user_key: str, event_id: uuid.UUID) -> None:
-    """Remove one event from the visitor's own history."""
-    if get_clicklog_store().get(user_key, event_id) is None:
+def delete_event(*, user_key: str | None, event_id: uuid.UUID) -> None:
+    """Remove one event from the visitor's own history (a visitor without a key
+    yet has none)."""
+    if user_key is None or get_clicklog_store().get(user_key, event_id) is None:
         raise UnknownEvent(event_id)
     get_event_bus().publish(
         Event(user_key=user_key, kind="delete", target_event_id=event_id)
     )
 
 
-def history_clear(*, user_key: str) -> None:
+def clear_history(*, user_key: str) -> None:
     """Remove every event of the visitor's history made up to now."""
     get_event_bus().publish(Event(user_key=user_key, kind="delete"))
 
 
-def history_merge(*, from_key: str, to_key: str) -> int:
+def merge_history(*, from_key: str, to_key: str) -> int:
     """Move an anonymous visitor's history into an account (at login)."""
     if from_key == to_key:
         return 0
     moved = get_clicklog_store().reassign(from_key, to_key)
-    logger.info("merged %d events from %s into %s", moved, from_key, to_key)
+    logger.info("merged %d events into an account", moved)
     return moved

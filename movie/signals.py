@@ -4,7 +4,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
 from movie.identity import ANON_KEY
-from movie.services import history_merge
+from movie.services import merge_history
 
 
 @receiver(user_logged_in, dispatch_uid="movie_merge_anonymous_history")
@@ -13,5 +13,4 @@ def merge_anonymous_history(sender, request, user, **kwargs) -> None:
         return
     anon_key = request.session.pop(ANON_KEY, None)
     if anon_key:
-        history_merge(from_key=anon_key, to_key=f"u:{user.pk}")
-    request.visitor_key = f"u:{user.pk}"
+        merge_history(from_key=anon_key, to_key=f"u:{user.pk}")

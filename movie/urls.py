@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from movie import api, views
+from movie.events import check_movie_id
+
+
+class MovieIdConverter:
+    """A movie id in a path: too large or zero is no match (404), not a 500."""
+
+    regex = "[0-9]{1,10}"
+
+    def to_python(self, value: str) -> int:
+        return check_movie_id(int(value))  # EventError is a ValueError: no match
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(MovieIdConverter, "movie_id")
 
 app_name = "movie"
 
@@ -11,16 +27,17 @@ urlpatterns = [
     path("movie/ngcf/", views.ngcf, name="ngcf"),
     path("movie/ngcf/about/", views.ngcf_about, name="ngcf-about"),
     path("movie/ngcf/training-curve.png", views.ngcf_curve, name="ngcf-curve"),
-    path("movie/<int:movie_id>/", views.movie_detail, name="detail"),
-    path("movie/<int:movie_id>/poster.svg", views.poster, name="poster"),
-    path("movie/<int:movie_id>/click/", views.movie_click, name="click"),
-    path("movie/<int:movie_id>/rate/", views.movie_rate, name="rate"),
+    path("movie/<movie_id:movie_id>/", views.movie_detail, name="detail"),
+    path("movie/<movie_id:movie_id>/poster.svg", views.poster, name="poster"),
+    path("movie/<movie_id:movie_id>/click/", views.movie_click, name="click"),
+    path("movie/<movie_id:movie_id>/rate/", views.movie_rate, name="rate"),
     path("history/clear/", views.history_clear, name="history-clear"),
     path(
         "history/<uuid:event_id>/delete/",
         views.history_delete,
         name="history-delete",
     ),
+    path("api/csrf", api.CsrfView.as_view(), name="api-csrf"),
     path("api/events", api.EventsView.as_view(), name="api-events"),
     path("api/recommendations", api.RecommendationsView.as_view(), name="api-recs"),
     path("api/history", api.HistoryView.as_view(), name="api-history"),

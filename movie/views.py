@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -18,15 +19,18 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from movie import selectors, services
-from movie.forms import RatingForm, SignupForm
+from movie import api, selectors, services
+from movie.forms import RatingForm, SearchForm, SignupForm
+from movie.identity import visitor_key, visitor_key_for_writing
 from movie.models import Genre, Movie
 from movie.posters import poster_svg
 from movie.recommendations import selectors as recommendations
 
 POSTER_MAX_AGE = 7 * 24 * 3600
+# The sidebar forms carry the page's path and query back only up to this length.
+MAX_NEXT_LENGTH = 500
 
 
 def _page(request: HttpRequest, movies):
@@ -36,7 +40,7 @@ def _page(request: HttpRequest, movies):
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
-    if url_has_allowed_host_and_scheme(
+    if len(target) <= MAX_NEXT_LENGTH and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -52,32 +56,40 @@ def _movie_list(
     return render(request, template, context)
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return _movie_list(
         request, "movie/home.html", selectors.movie_list_popular(), "Popular movies"
     )
 
 
-@require_GET
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:200]
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "400.html",
+            {"message": " ".join(form.errors.get("q", ["Bad search query."]))},
+            status=400,
+        )
+    query = form.cleaned_data["q"]
     heading = f"Search: “{query}”" if query.strip() else "Search"
     movies = selectors.movie_search(query=query)
     return _movie_list(request, "movie/search.html", movies, heading, query=query)
 
 
-@require_GET
+@require_safe
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
     genre = get_object_or_404(Genre, slug=slug)
     movies = selectors.movies_in_genre(genre=genre)
     return _movie_list(request, "movie/genre.html", movies, genre.name, genre=genre)
 
 
-@require_GET
+@require_safe
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
-    rating = selectors.rating_for(user_key=request.visitor_key, movie_id=movie.pk)
+    rating = selectors.rating_for(user_key=visitor_key(request), movie_id=movie.pk)
     form = RatingForm(initial={"rating": str(rating) if rating else "4.0"})
     similar = recommendations.similar_movies(movie_id=movie.pk)
     return render(
@@ -87,22 +99,21 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def ngcf(request: HttpRequest) -> HttpResponse:
     """Ten NGCF recommendations, fine-tuned for this visitor inside the request."""
-    watched = selectors.history_for(user_key=request.visitor_key)
-    recs = recommendations.recommendations_for(
-        user_key=request.visitor_key, k=10, history=watched
-    )
+    key = visitor_key(request)
+    watched = selectors.history_for(user_key=key)
+    recs = recommendations.recommendations_for(user_key=key, k=10, history=watched)
     return render(request, "movie/ngcf.html", {"recs": recs, "watched": watched})
 
 
-@require_GET
+@require_safe
 def ngcf_about(request: HttpRequest) -> HttpResponse:
     return render(request, "movie/ngcf_about.html", recommendations.model_card())
 
 
-@require_GET
+@require_safe
 def ngcf_curve(request: HttpRequest) -> HttpResponse:
     path = recommendations.training_curve_path()
     if path is None:
@@ -112,7 +123,7 @@ def ngcf_curve(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def poster(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
     svg = poster_svg(
@@ -133,9 +144,10 @@ def poster(request: HttpRequest, movie_id: int) -> HttpResponse:
 
 @require_POST
 def movie_click(request: HttpRequest, movie_id: int) -> HttpResponse:
-    """A poster click: log it, then go on to the movie's page (works without JS)."""
+    """A click on a movie's poster or title: record it, then go on to the movie's
+    page (a POST form, so it works without JS)."""
     movie = get_object_or_404(Movie, pk=movie_id)
-    services.click_log(user_key=request.visitor_key, movie_id=movie.pk)
+    services.record_click(user_key=visitor_key_for_writing(request), movie_id=movie.pk)
     return redirect("movie:detail", movie_id=movie.pk)
 
 
@@ -147,8 +159,8 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
         return HttpResponseBadRequest(
             "Rating must be one of 0.5, 1.0, … 5.0.", content_type="text/plain"
         )
-    services.rating_set(
-        user_key=request.visitor_key,
+    services.record_rating(
+        user_key=visitor_key_for_writing(request),
         movie_id=movie.pk,
         rating=form.cleaned_data["rating"],
     )
@@ -158,7 +170,7 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
 @require_POST
 def history_delete(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
     try:
-        services.history_delete(user_key=request.visitor_key, event_id=event_id)
+        services.delete_event(user_key=visitor_key(request), event_id=event_id)
     except services.UnknownEvent as exc:
         return render(request, "404.html", {"message": str(exc)}, status=404)
     return redirect(_next_url(request, reverse("movie:home")))
@@ -166,7 +178,9 @@ def history_delete(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
 
 @require_POST
 def history_clear(request: HttpRequest) -> HttpResponse:
-    services.history_clear(user_key=request.visitor_key)
+    key = visitor_key(request)
+    if key is not None:
+        services.clear_history(user_key=key)
     return redirect(_next_url(request, reverse("movie:home")))
 
 
@@ -192,10 +206,41 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def _ratings(request: HttpRequest) -> dict[int, float]:
-    return selectors.ratings_for(user_key=request.visitor_key)
+    return selectors.ratings_for(user_key=visitor_key(request))
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(
+    request: HttpRequest, exception: Exception | None = None
+) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        if _is_api(request):
+            return api.too_large()
+        return render(request, "400.html", {"message": "Too large."}, status=413)
+    if _is_api(request):
+        return JsonResponse({"error": "bad request"}, status=400)
+    return render(request, "400.html", {"message": "Bad request."}, status=400)
+
+
+def permission_denied(
+    request: HttpRequest, exception: Exception | None = None
+) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"error": "forbidden"}, status=403)
+    return render(request, "403.html", status=403)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if _is_api(request):
         return JsonResponse({"error": "not found"}, status=404)
     return render(request, "404.html", {"message": "Page not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page: a standalone template, since the database may be what failed."""
+    if _is_api(request):
+        return JsonResponse({"error": "internal server error"}, status=500)
+    return render(request, "500.html", status=500)

@@ -5,9 +5,11 @@ the environment win over it. The README lists every variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -27,11 +29,27 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part]
 
 
-DEBUG = env_bool("DJANGO_DEBUG")
+# DJANGO_PROFILE=production: served over HTTPS (Secure cookies, HSTS, redirect to
+# https), never with DEBUG, never with the development secret key.
+PROFILE = os.environ.get("DJANGO_PROFILE", "development")
+if PROFILE not in {"development", "production"}:
+    raise ImproperlyConfigured("DJANGO_PROFILE must be development or production")
+PRODUCTION = PROFILE == "production"
+DEV_SECRET_KEY = "dev-insecure-key-change-me-in-production"
+
+DEBUG = env_bool("DJANGO_DEBUG") and not PRODUCTION
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (see .env.dev).")
+if PRODUCTION and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_PROFILE=production needs a DJANGO_SECRET_KEY of its own"
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+# Where the admin lives (a path prefix ending in "/"); only staff may log in there.
+ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
+if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
+    raise ImproperlyConfigured('ADMIN_URL must look like "admin/" (no leading /)')
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -40,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "movie",
 ]
 
@@ -50,9 +70,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "movie.identity.VisitorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pseudorec.urls"
@@ -84,6 +106,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if not name.is_absolute():
         DATABASES["default"]["NAME"] = str(BASE_DIR / name)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Many writers at once (docs/DESIGN.md, "Concurrent writes on SQLite"):
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock
+    # when a transaction begins, so a writer waits (up to `timeout` seconds) for
+    # its turn instead of failing with "database is locked" when a read
+    # transaction later needs to write; NORMAL syncs at checkpoints, which WAL
+    # keeps safe against corruption.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": float(os.environ.get("SQLITE_TIMEOUT", "20")),
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # MySQL/MariaDB through mysqlclient: 4-byte UTF-8 everywhere (titles, keys), and
     # strict mode so a too-long value is an error, not a silent truncation.
@@ -103,6 +138,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": _VALIDATORS + "CommonPasswordValidator"},
     {"NAME": _VALIDATORS + "NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out login before the password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (site and admin login): after AXES_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair waits AXES_COOLOFF_TIME.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "movie:home"
 LOGOUT_REDIRECT_URL = "movie:home"
@@ -111,6 +157,37 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "movie.views.csrf_failure"
+# Request bodies above this many bytes are refused (a JSON 413 for the API).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if env_bool("DJANGO_BEHIND_PROXY"):
+        # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy on every response (django-csp): only this site's own
+# scripts, styles and images; no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

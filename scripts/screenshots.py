@@ -5,7 +5,8 @@ Serves the site with the MovieLens-100k catalogue and an NGCF checkpoint on
 artifacts/, so the dev database is left alone), walks one visitor through it in
 Debian's chromium with Playwright and saves small palette PNGs.
 
-    .venv/bin/python scripts/screenshots.py [--checkpoint PATH] [--out DIR]
+    make screenshots
+    .venv/bin/python -m scripts.screenshots [--checkpoint PATH] [--out DIR]
 
 Needs `make data` (data/ml-100k) and a checkpoint (`make model`, or `--checkpoint`).
 """
@@ -25,18 +26,9 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
+from devservers.browser import DESKTOP, PHONE, chromium_launch
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 # A visitor who likes science fiction and adventure: (movie id, search words).
 CLICKS = [
     (50, "Star Wars"),
@@ -101,9 +93,7 @@ def take(base_url: str, out: Path) -> list[Path]:
     """Walk the visitor's journey and save the screenshots; the files written."""
     shots: list[tuple[str, bytes, int | None]] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = chromium_launch(playwright)
         context = browser.new_context(viewport=DESKTOP)
         context.route(
             lambda url: not url.startswith(base_url), lambda route: route.abort()

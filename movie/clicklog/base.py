@@ -35,6 +35,16 @@ class ClickLogStore(abc.ABC):
     def delete_all(self, user_key: str, up_to_ts: int | None = None) -> int:
         """Remove the visitor's events (those with ts <= up_to_ts); return how many."""
 
+    @abc.abstractmethod
+    def user_keys(self, prefix: str = "") -> set[str]:
+        """Every visitor key with events that starts with `prefix` (a full scan:
+        for maintenance such as `rekey_visitors`, not for requests)."""
+
+    def holds_elsewhere(self, user_key: str, event_id: uuid.UUID) -> bool:
+        """True if an event of another visitor has this id, so that it cannot be
+        stored for `user_key`. A store that keeps ids per visitor never refuses."""
+        return False
+
     def reassign(self, from_key: str, to_key: str) -> int:
         """Move every event of `from_key` to `to_key` (login merge); return how many."""
         moved = 0

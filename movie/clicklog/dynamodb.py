@@ -203,6 +203,20 @@ class DynamoDBClickLogStore(ClickLogStore):
             self._batch_delete(keys[start : start + 25])
         return len(keys)
 
+    def user_keys(self, prefix: str = "") -> set[str]:
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "ProjectionExpression": "user_key",
+            "ConsistentRead": True,
+        }
+        if prefix:
+            params["FilterExpression"] = "begins_with(user_key, :p)"
+            params["ExpressionAttributeValues"] = {":p": {"S": prefix}}
+        keys: set[str] = set()
+        for page in self.client.get_paginator("scan").paginate(**params):
+            keys.update(item["user_key"]["S"] for item in page.get("Items", []))
+        return keys
+
     def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
         requests = {self.table: [{"DeleteRequest": {"Key": k}} for k in keys]}
         while requests:

@@ -65,5 +65,17 @@ class SqlClickLogStore(ClickLogStore):
         deleted, _ = rows.delete()
         return deleted
 
+    def user_keys(self, prefix: str = "") -> set[str]:
+        rows = ClickEvent.objects.filter(user_key__startswith=prefix)
+        return set(rows.values_list("user_key", flat=True).distinct())
+
+    def holds_elsewhere(self, user_key: str, event_id: uuid.UUID) -> bool:
+        # event_id is the table's primary key: one id for the whole table.
+        return (
+            ClickEvent.objects.filter(event_id=event_id)
+            .exclude(user_key=user_key)
+            .exists()
+        )
+
     def reassign(self, from_key: str, to_key: str) -> int:
         return ClickEvent.objects.filter(user_key=from_key).update(user_key=to_key)

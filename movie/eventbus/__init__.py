@@ -7,7 +7,6 @@ With EVENT_OUTBOX on, the adapter sits behind the transactional outbox
 from django.conf import settings
 
 from movie.adapters import adapter
-from movie.eventbus import checks  # noqa: F401  (registers the stack checks)
 from movie.eventbus.base import EventBus
 
 BUSES = {

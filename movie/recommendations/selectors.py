@@ -107,7 +107,7 @@ def _popular(
 
 
 def recommendations_for(
-    *, user_key: str, k: int = 10, history: list[HistoryEntry] | None = None
+    *, user_key: str | None, k: int = 10, history: list[HistoryEntry] | None = None
 ) -> Recommendations:
     """Recommendations for the visitor's own clicks and ratings (`history`, newest
     first, when the caller already read it)."""

@@ -14,19 +14,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from devservers.browser import CHROMIUM, DESKTOP, chromium_launch
 from movie.models import Genre, Movie
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 
 # The parity catalogue (movies 1..20, tests/conftest.py) under MovieLens titles, so
@@ -92,9 +82,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
+            chromium = chromium_launch(playwright)
             yield chromium
             chromium.close()
     finally:

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP
+from devservers.browser import DESKTOP
 
 
 def tab_to(page, selector: str, limit: int = 80) -> None:

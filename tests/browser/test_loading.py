@@ -2,13 +2,13 @@
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from devservers.browser import DESKTOP, PHONE
 
 
 def test_status_shows_while_recommendations_load(site, new_visitor):
     me = new_visitor(DESKTOP)
     page = me.open("/")
-    page.locator('form[action="/movie/1/click/"] button').click()
+    page.locator('form[action="/movie/1/click/"] button.poster').click()
     status = page.locator("#loading")
     expect(status).to_be_hidden()
 
@@ -43,8 +43,9 @@ def test_status_shows_while_recommendations_load(site, new_visitor):
 def test_site_works_without_javascript(site, new_visitor):
     me = new_visitor(PHONE, java_script_enabled=False)
     page = me.open("/")
-    for movie_id in (2, 4):
-        page.locator(f'form[action="/movie/{movie_id}/click/"] button').click()
+    for movie_id, button in ((2, "poster"), (4, "title")):
+        form = page.locator(f'form[action="/movie/{movie_id}/click/"]')
+        form.locator(f"button.{button}").click()
         expect(page).to_have_url(f"{site.url}/movie/{movie_id}/")
     page.get_by_label("Rate this movie").select_option("5.0")
     page.get_by_role("button", name="Rate").click()

@@ -5,7 +5,7 @@ each go to artifacts/screenshots/."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE
+from devservers.browser import DESKTOP, PHONE
 
 PAGES = {
     "home": "/",
@@ -56,7 +56,7 @@ def test_pages_fit_and_are_labelled(site, new_visitor, viewport):
     me = new_visitor(viewport)
     page = me.open("/")
     for movie_id in (1, 3):  # some history: delete buttons, NGCF recommendations
-        page.locator(f'form[action="/movie/{movie_id}/click/"] button').click()
+        page.locator(f'form[action="/movie/{movie_id}/click/"] button.poster').click()
         expect(page).to_have_url(f"{site.url}/movie/{movie_id}/")
     size = "phone" if viewport is PHONE else "desktop"
 

@@ -84,3 +84,9 @@ class ClickLogContract:
         assert store.get("s:a", uuid.uuid4()) is None
         assert store.history("s:nobody") == []
         assert store.delete_all("s:nobody") == 0
+
+    def test_user_keys_by_prefix(self, store):
+        for key in ["s:a", "s:b", "v:c", "u:1"]:
+            store.add(click(key, 50, 1000))
+        assert store.user_keys(prefix="s:") == {"s:a", "s:b"}
+        assert store.user_keys() == {"s:a", "s:b", "v:c", "u:1"}

@@ -24,9 +24,9 @@ def test_movies_in_genre(catalogue):
 
 
 def test_current_rating_is_the_newest(catalogue):
-    services.rating_set(user_key="s:a", movie_id=50, rating=2.0)
-    services.rating_set(user_key="s:a", movie_id=50, rating=4.5)
-    services.rating_set(user_key="s:b", movie_id=50, rating=1.0)
+    services.record_rating(user_key="s:a", movie_id=50, rating=2.0)
+    services.record_rating(user_key="s:a", movie_id=50, rating=4.5)
+    services.record_rating(user_key="s:b", movie_id=50, rating=1.0)
     assert selectors.rating_for(user_key="s:a", movie_id=50) == 4.5
     assert selectors.rating_for(user_key="s:a", movie_id=100) is None
     assert selectors.ratings_for(user_key="s:b") == {50: 1.0}
@@ -34,5 +34,5 @@ def test_current_rating_is_the_newest(catalogue):
 
 def test_interacted_movie_ids_most_recent_first_each_once(catalogue):
     for movie_id in (50, 100, 50, 127):
-        services.click_log(user_key="s:a", movie_id=movie_id)
+        services.record_click(user_key="s:a", movie_id=movie_id)
     assert selectors.interacted_movie_ids(user_key="s:a") == [127, 50, 100]

@@ -1,12 +1,10 @@
-import signal
-import threading
-
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from movie.clicklog import get_clicklog_store
 from movie.eventbus.consumer import ConsumerConfig, clicks_consume
 from movie.eventbus.kafka import KafkaConfig
+from movie.management.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -29,9 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = stop_on_signals()
         try:
             config = ConsumerConfig(
                 kafka=KafkaConfig.from_settings(),

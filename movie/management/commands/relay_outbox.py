@@ -1,11 +1,9 @@
-import signal
-import threading
-
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from movie.eventbus import get_event_bus_adapter
 from movie.eventbus.outbox import outbox_relay_loop
+from movie.management.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -21,9 +19,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = stop_on_signals()
         try:
             totals = outbox_relay_loop(
                 bus=get_event_bus_adapter(),

@@ -1,7 +1,7 @@
-"""System checks for the real stack: a missing setting is named at start-up.
+"""System checks of the site, registered by `MovieConfig.ready()`.
 
-`manage.py check` (and runserver, migrate) report a missing variable as an error;
-`manage.py check --deploy` also connects to the broker and to DynamoDB.
+The real stack: `manage.py check` (and runserver, migrate) name a missing setting
+as an error; `manage.py check --deploy` also connects to the broker and DynamoDB.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.checks import Error, register
 
 
-@register()
 def stack_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []
     if settings.EVENT_BUS == "kafka":
@@ -34,7 +33,6 @@ def stack_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return errors
 
 
-@register(deploy=True)
 def stack_servers_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     if stack_settings_check():
         return []  # the missing settings are reported already
@@ -72,3 +70,8 @@ def stack_servers_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     return errors
+
+
+def register_checks() -> None:
+    register(stack_settings_check)
+    register(stack_servers_check, deploy=True)

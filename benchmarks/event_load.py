@@ -1,0 +1,123 @@
+"""Load check of the click log: concurrent visitors posting events over HTTP.
+
+Each visitor gets its CSRF token from `GET /api/csrf`, posts `--events` clicks and
+ratings to `POST /api/events` with event ids of its own, then reads its history
+back. Printed: errors (any answer but 201), events missing from the history,
+events duplicated in it (expected: 0/0/0).
+
+    python -m benchmarks.event_load --serve            # gunicorn on the default DB
+    python -m benchmarks.event_load --url http://127.0.0.1:8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from benchmarks.servers import gunicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class VisitorResult:
+    sent: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    visitors: int
+    events: int
+    errors: int
+    missing: int
+    duplicated: int
+    first_errors: list[str]
+
+    def lines(self) -> list[str]:
+        return [
+            f"visitors={self.visitors} events_per_visitor={self.events} "
+            f"posted={self.visitors * self.events}",
+            f"errors={self.errors} missing={self.missing} duplicated={self.duplicated}",
+            *(f"  {e}" for e in self.first_errors),
+        ]
+
+
+def _visitor(base_url: str, movie_ids: list[int], events: int, n: int):
+    result = VisitorResult()
+    with requests.Session() as http:
+        token = http.get(f"{base_url}/api/csrf", timeout=30).json()["csrfToken"]
+        headers = {"X-CSRFToken": token, "Referer": f"{base_url}/"}
+        for i in range(events):
+            event_id = str(uuid.uuid4())
+            movie_id = movie_ids[(n * 7 + i) % len(movie_ids)]
+            body = {"movie_id": movie_id, "kind": "click", "event_id": event_id}
+            if i % 5 == 4:
+                body.update(kind="rating", rating=0.5 + (i % 10) / 2)
+            try:
+                answer = http.post(
+                    f"{base_url}/api/events", json=body, headers=headers, timeout=60
+                )
+            except requests.RequestException as exc:
+                result.errors.append(f"visitor {n} event {i}: {exc!r}")
+                continue
+            if answer.status_code == 201:
+                result.sent.append(event_id)
+            else:
+                text = answer.text[:200]
+                result.errors.append(f"visitor {n}: {answer.status_code} {text}")
+        history = http.get(f"{base_url}/api/history", timeout=60).json()
+        result.stored = [e["event_id"] for e in history["events"]]
+    return result
+
+
+def run_load(
+    base_url: str, *, visitors: int, events: int, movie_ids: list[int]
+) -> LoadReport:
+    """All visitors at once, each in its own thread and session."""
+    with ThreadPoolExecutor(max_workers=visitors) as pool:
+        results = list(
+            pool.map(
+                lambda n: _visitor(base_url, movie_ids, events, n), range(visitors)
+            )
+        )
+    errors = [e for r in results for e in r.errors]
+    missing = sum(len(set(r.sent) - set(r.stored)) for r in results)
+    duplicated = sum(
+        sum(c - 1 for c in Counter(r.stored).values() if c > 1)
+        + len(set(r.stored) - set(r.sent))
+        for r in results
+    )
+    return LoadReport(visitors, events, len(errors), missing, duplicated, errors[:5])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="a running site")
+    where.add_argument("--serve", action="store_true", help="start gunicorn")
+    parser.add_argument("--visitors", type=int, default=16)
+    parser.add_argument("--events", type=int, default=50)
+    parser.add_argument("--movies", type=int, default=100, help="ids 1..N are used")
+    args = parser.parse_args()
+    movie_ids = list(range(1, args.movies + 1))
+    with contextlib.ExitStack() as stack:
+        url = args.url or stack.enter_context(gunicorn())[1]
+        report = run_load(
+            url, visitors=args.visitors, events=args.events, movie_ids=movie_ids
+        )
+    print("\n".join(report.lines()))
+    return 0 if report.errors == report.missing == report.duplicated == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The site under gunicorn (gunicorn.conf.py, as `make run` serves it) on a free
+port of 127.0.0.1, for the HTTP benchmarks and tests, started and stopped by them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 30 s."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_answering(url: str, process: subprocess.Popen, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/api/csrf", timeout=2),
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not answer within {limit_s:.0f} s")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def gunicorn(
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """gunicorn serving the site (DEBUG off) on a free port: (process, base URL).
+
+    `env` is added to this process's environment; `log` receives gunicorn's output
+    (otherwise it is discarded). Torch and BLAS get one thread per worker.
+    """
+    port = free_port()
+    environment = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "TORCH_THREADS": "1",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_ACCESS_LOG": "",
+        **(env or {}),
+        "GUNICORN_BIND": f"{HOST}:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+    }
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(log.open("wb")) if log else subprocess.DEVNULL
+        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
+        url = f"http://{HOST}:{port}"
+        try:
+            _wait_answering(url, process, limit_s=60)
+            yield process, url
+        finally:
+            stop(process)
