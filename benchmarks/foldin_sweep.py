@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,14 +23,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytorch_models.checkpoint import save_checkpoint  # noqa: E402
 from pytorch_models.data import read_interactions  # noqa: E402
 from pytorch_models.foldin import (  # noqa: E402
     FoldinConfig,
-    _ease_top_k,
-    _metrics,
-    _split_users,
-    _train_split,
+    pretraining_split,
+    rank_ease,
+    rank_foldin,
+    ranking_quality,
+    split_heldout_users,
 )
 from pytorch_models.ngcf.predictor import FinetuneConfig, NgcfPredictor  # noqa: E402
 from pytorch_models.training import train_ngcf  # noqa: E402
@@ -54,57 +53,48 @@ def main() -> None:
     torch.set_num_threads(1)
     config = FoldinConfig(seed=args.seed)
     interactions, _ = read_interactions(DATA)
-    pretrain, revealed, targets = _split_users(interactions, config)
-    train, valid, empty = _train_split(pretrain, args.seed)
+    pretrain, heldout = split_heldout_users(interactions, config)
+    train, valid, empty = pretraining_split(pretrain, args.seed)
     result = train_ngcf(train, valid, empty, replace(config.train, seed=args.seed))
-    held = sorted(revealed)
-    print(f"split seed {args.seed}: {len(held)} held-out users")
+    print(f"split seed {args.seed}: {len(heldout.users)} held-out users")
     print("| setting | Recall@20 | NDCG@20 |")
     print("| --- | ---: | ---: |")
-    with tempfile.TemporaryDirectory() as folder:
-        path = save_checkpoint(result.checkpoint, Path(folder) / "pre.pt")
-        default = FinetuneConfig()
-        settings = [
-            (
-                f"neighbour {a:g}, prior {b:g}, lr {default.learning_rate:g}",
-                replace(default, neighbour_weight=a, popularity_weight=b),
-                10,
-            )
-            for a in args.neighbour_weights
-            for b in args.prior_weights
-        ]
-        for lr in args.lrs:
-            finetune = replace(default, learning_rate=lr)
-            name = (
-                f"neighbour {default.neighbour_weight:g}, "
-                f"prior {default.popularity_weight:g}, lr {lr:g}"
-            )
-            settings.append((name, finetune, 10 if lr else 0))
-        for name, finetune, epochs in settings:
-            predictor = NgcfPredictor.load(path, finetune)
-            ranked = {
-                u: [
-                    r.movie_id
-                    for r in predictor.recommend(
-                        revealed[u].tolist(), k=20, epochs=epochs, seed=args.seed
-                    )
-                ]
-                for u in held
-            }
-            row = _metrics(ranked, targets, 20)
-            print(f"| {name} | {row['recall@20']:.4f} | {row['ndcg@20']:.4f} |")
-    degree = result.checkpoint["item_degree"].numpy()
-    item_ids = result.checkpoint["item_ids"].numpy()
-    order = item_ids[np.argsort(-degree, kind="stable")]
-    ranked = {
-        u: [i for i in order.tolist() if i not in set(revealed[u].tolist())][:20]
-        for u in held
-    }
-    row = _metrics(ranked, targets, 20)
-    print(f"| popularity alone | {row['recall@20']:.4f} | {row['ndcg@20']:.4f} |")
+
+    def row(name: str, ranked: dict[int, list[int]]) -> None:
+        quality = ranking_quality(ranked, heldout, 20)
+        print(f"| {name} | {quality.recall:.4f} | {quality.ndcg:.4f} |")
+
+    default = FinetuneConfig()
+    settings = [
+        (
+            f"neighbour {a:g}, prior {b:g}, lr {default.learning_rate:g}",
+            replace(default, neighbour_weight=a, popularity_weight=b),
+            10,
+        )
+        for a in args.neighbour_weights
+        for b in args.prior_weights
+    ]
+    for lr in args.lrs:
+        name = (
+            f"neighbour {default.neighbour_weight:g}, "
+            f"prior {default.popularity_weight:g}, lr {lr:g}"
+        )
+        settings.append((name, replace(default, learning_rate=lr), 10 if lr else 0))
+    for name, finetune, epochs in settings:
+        predictor = NgcfPredictor(result.checkpoint, finetune)
+        row(name, rank_foldin(predictor, heldout, 20, epochs, args.seed))
+    degree = result.checkpoint.item_degree.numpy()
+    item_ids = result.checkpoint.item_ids.numpy()
+    order = item_ids[np.argsort(-degree, kind="stable")].tolist()
+    row(
+        "popularity alone",
+        {
+            u: [i for i in order if i not in set(heldout.revealed[u].tolist())][:20]
+            for u in heldout.users
+        },
+    )
     for l2 in args.ease_l2s:
-        row = _metrics(_ease_top_k(pretrain, revealed, held, l2, 20), targets, 20)
-        print(f"| EASE, L2 {l2:g} | {row['recall@20']:.4f} | {row['ndcg@20']:.4f} |")
+        row(f"EASE, L2 {l2:g}", rank_ease(pretrain, heldout, l2, 20))
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytorch_models.checkpoint import save_checkpoint  # noqa: E402
 from pytorch_models.data import Interactions  # noqa: E402
+from pytorch_models.ngcf.candidates import CandidateIndex  # noqa: E402
 from pytorch_models.ngcf.predictor import NgcfPredictor  # noqa: E402
-from pytorch_models.training import TrainConfig, train_ngcf  # noqa: E402
+from pytorch_models.records import TrainConfig  # noqa: E402
+from pytorch_models.training import train_ngcf  # noqa: E402
 
 SIZES = {
     "original": (15_039, 27_761, 430_000),
@@ -87,7 +88,7 @@ def one_epoch_checkpoint(data: Interactions, folder: Path, name: str) -> Path:
     t0 = time.perf_counter()
     result = train_ngcf(train, valid, empty, config)
     print(f"  one training epoch: {time.perf_counter() - t0:.1f}s", flush=True)
-    return save_checkpoint(result.checkpoint, path)
+    return result.checkpoint.save(path)
 
 
 def draw_histories(
@@ -172,14 +173,18 @@ def main() -> None:
     for path in args.checkpoint:
         predictor = NgcfPredictor.load(path)
         # histories drawn with the training popularity (degree + 1)
-        degree = predictor.checkpoint.item_degree.numpy().astype(np.float64) + 1.0
+        degree = predictor.item_degree.astype(np.float64) + 1.0
         histories = draw_histories(predictor, degree, args.requests, args.seed)
         times = time_requests(predictor, histories)
         agreement = agreement_with_exact(predictor, histories)
         results.append((Path(path).name, predictor, times, agreement))
         if args.index_nprobe:
             indexed = copy.copy(predictor)
-            indexed.use_candidate_index(None)  # built here, not cached
+            indexed.candidates = CandidateIndex.build(  # built here, not cached
+                predictor.model.item_final,
+                predictor.prior,
+                nprobe=predictor.config.candidate_nprobe,
+            )
             nlist = indexed.candidates.index.nlist
             for nprobe in args.index_nprobe:
                 indexed.candidates.nprobe = nprobe

@@ -38,6 +38,7 @@ def run_seed(
     import torch
 
     from pytorch_models import (
+        NGCFConfig,
         TrainConfig,
         read_interactions,
         split_per_user,
@@ -48,8 +49,6 @@ def run_seed(
     logging.basicConfig(level=logging.WARNING, format=f"  [seed {seed}] %(message)s")
     interactions, _ = read_interactions(data)
     split, _ = split_per_user(interactions, seed=seed)
-    from pytorch_models.ngcf import NGCFConfig
-
     config = TrainConfig(seed=seed)
     if max_epochs is not None:
         config = dataclasses.replace(config, max_epochs=max_epochs)
@@ -62,17 +61,17 @@ def run_seed(
     m = result.metrics
     return {
         "seed": seed,
-        "best_epoch": m["best_epoch"],
-        "epochs": m["epochs"],
-        "s_per_epoch": m["train_seconds_per_epoch"],
-        "cpu_per_epoch": m["cpu_seconds_per_epoch"],
-        "to_best_s": m["seconds_to_best"],
-        "refit_s": m["refit_seconds"],
-        "cpu_to_best_s": m["cpu_seconds_to_best"],
-        "total_s": m["train_seconds"],
-        "valid_recall20": m["valid"]["recall@20"],
-        "recall20": m["test"]["recall@20"],
-        "ndcg20": m["test"]["ndcg@20"],
+        "best_epoch": m.best_epoch,
+        "epochs": m.epochs,
+        "s_per_epoch": m.train_seconds_per_epoch,
+        "cpu_per_epoch": m.cpu_seconds_per_epoch,
+        "to_best_s": m.seconds_to_best,
+        "refit_s": m.refit_seconds,
+        "cpu_to_best_s": m.cpu_seconds_to_best,
+        "total_s": m.train_seconds,
+        "valid_recall20": m.valid["recall@20"],
+        "recall20": m.test["recall@20"],
+        "ndcg20": m.test["ndcg@20"],
         # Linux reports ru_maxrss in KiB.
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

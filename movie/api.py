@@ -22,6 +22,7 @@ from django.views import View
 from movie import selectors, services
 from movie.events import RECORDED_KINDS, EventError, check_kind, check_movie_id
 from movie.identity import visitor_key, visitor_key_for_writing
+from movie.recommendations import selectors as recommendations
 from movie.selectors import HistoryEntry
 
 MAX_K = 100
@@ -163,11 +164,8 @@ class HistoryView(JsonView):
 
 class HistoryEventView(JsonView):
     def delete(self, request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
-        key = visitor_key(request)
         try:
-            if key is None:
-                raise services.UnknownEvent(event_id)
-            services.delete_event(user_key=key, event_id=event_id)
+            services.delete_event(user_key=visitor_key(request), event_id=event_id)
         except services.UnknownEvent as exc:
             return error(str(exc), 404)
         return HttpResponse(status=204)
@@ -179,7 +177,7 @@ def _check_k(value: object) -> int:
     return value
 
 
-def recommendations_json(recs: selectors.Recommendations) -> dict[str, Any]:
+def recommendations_json(recs: recommendations.Recommendations) -> dict[str, Any]:
     return {
         "source": recs.source,
         "message": recs.message,
@@ -202,7 +200,7 @@ class RecommendationsView(JsonView):
     def get(self, request: HttpRequest) -> HttpResponse:
         """Recommendations for the current visitor's own history."""
         k = query_int(request, "k", 10, MAX_K)
-        recs = selectors.recommendations_for(user_key=visitor_key(request), k=k)
+        recs = recommendations.recommendations_for(user_key=visitor_key(request), k=k)
         return JsonResponse(recommendations_json(recs))
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -221,5 +219,5 @@ class RecommendationsView(JsonView):
             ids = [check_movie_id(m) for m in ids]
         except EventError as exc:
             raise BadRequest(f"movie_ids: {exc}") from None
-        recs = selectors.recommendations_for_movies(movie_ids=ids, k=k)
+        recs = recommendations.recommendations_for_movies(movie_ids=ids, k=k)
         return JsonResponse(recommendations_json(recs))

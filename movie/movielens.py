@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 
 from movie.models import Genre, Interaction, Movie
+from pytorch_models.data import read_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -132,24 +133,25 @@ def clean_title_year(title: str, year: str) -> tuple[str, int | None]:
     return title, None
 
 
-def _read_atomic(path: Path) -> list[list[str]]:
-    """Rows of a RecBole atomic file, header skipped."""
+def _read_columns(path: Path, columns: tuple[str, ...]) -> dict[str, list[str]]:
     if not path.is_file():
         raise DatasetError(f"{path} is missing; run `manage.py fetch_movielens`")
-    with path.open(encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
-    return [line.split("\t") for line in lines[1:] if line]
+    return read_atomic(path, columns)
 
 
 def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
     """Load movies, genres and historical ratings from `<source>/<name>.item` and
     `.inter`; re-running changes nothing."""
-    item_rows = _read_atomic(source / f"{name}.item")
-    inter_rows = _read_atomic(source / f"{name}.inter")
+    items = _read_columns(
+        source / f"{name}.item", ("item_id", "movie_title", "release_year", "class")
+    )
+    ratings = _read_columns(
+        source / f"{name}.inter", ("user_id", "item_id", "rating", "timestamp")
+    )
     with transaction.atomic():
         movies_before = Movie.objects.count()
         inter_before = Interaction.objects.count()
-        genre_names = sorted({g for row in item_rows for g in row[3].split() if g})
+        genre_names = sorted({g for row in items["class"] for g in row.split()})
         Genre.objects.bulk_create(
             [Genre(name=name, slug=slugify(name)) for name in genre_names],
             ignore_conflicts=True,
@@ -157,11 +159,11 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
         genre_ids = dict(Genre.objects.values_list("name", "id"))
         movies = []
         links = []
-        for row in item_rows:
-            movie_id, genres = int(row[0]), row[3]
-            title, year = clean_title_year(row[1], row[2])
+        for raw_id, raw_title, raw_year, genres in zip(*items.values(), strict=True):
+            movie_id = int(raw_id)
+            title, year = clean_title_year(raw_title, raw_year)
             movies.append(Movie(id=movie_id, title=title, year=year))
-            links += [(movie_id, genre_ids[g]) for g in genres.split() if g]
+            links += [(movie_id, genre_ids[g]) for g in genres.split()]
         # MySQL/MariaDB upsert (ON DUPLICATE KEY UPDATE) takes no conflict target.
         target = (
             ["id"]
@@ -190,7 +192,7 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
                     rating=float(r),
                     timestamp=int(float(t)),
                 )
-                for u, i, r, t in inter_rows
+                for u, i, r, t in zip(*ratings.values(), strict=True)
                 if (int(u), int(i)) not in stored
             ],
             ignore_conflicts=True,

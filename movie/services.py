@@ -131,9 +131,10 @@ def record_rating(
     ).event
 
 
-def delete_event(*, user_key: str, event_id: uuid.UUID) -> None:
-    """Remove one event from the visitor's own history."""
-    if get_clicklog_store().get(user_key, event_id) is None:
+def delete_event(*, user_key: str | None, event_id: uuid.UUID) -> None:
+    """Remove one event from the visitor's own history (a visitor without a key
+    yet has none)."""
+    if user_key is None or get_clicklog_store().get(user_key, event_id) is None:
         raise UnknownEvent(event_id)
     get_event_bus().publish(
         Event(user_key=user_key, kind="delete", target_event_id=event_id)

@@ -26,6 +26,7 @@ from movie.forms import RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.models import Genre, Movie
 from movie.posters import poster_svg
+from movie.recommendations import selectors as recommendations
 
 POSTER_MAX_AGE = 7 * 24 * 3600
 # The sidebar forms carry the page's path and query back only up to this length.
@@ -46,13 +47,19 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+def _movie_list(
+    request: HttpRequest, template: str, movies, heading: str, **context
+) -> HttpResponse:
+    """A paginated list of movies with the visitor's ratings."""
+    page = _page(request, movies)
+    context.update(page=page, heading=heading, ratings=_ratings(request))
+    return render(request, template, context)
+
+
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.movie_list_popular())
-    return render(
-        request,
-        "movie/home.html",
-        {"page": page, "heading": "Popular movies", "ratings": _ratings(request)},
+    return _movie_list(
+        request, "movie/home.html", selectors.movie_list_popular(), "Popular movies"
     )
 
 
@@ -67,33 +74,16 @@ def search(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     query = form.cleaned_data["q"]
+    heading = f"Search: “{query}”" if query.strip() else "Search"
     movies = selectors.movie_search(query=query)
-    return render(
-        request,
-        "movie/search.html",
-        {
-            "page": _page(request, movies),
-            "query": query,
-            "heading": f"Search: “{query}”" if query.strip() else "Search",
-            "ratings": _ratings(request),
-        },
-    )
+    return _movie_list(request, "movie/search.html", movies, heading, query=query)
 
 
 @require_safe
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
     genre = get_object_or_404(Genre, slug=slug)
     movies = selectors.movies_in_genre(genre=genre)
-    return render(
-        request,
-        "movie/genre.html",
-        {
-            "page": _page(request, movies),
-            "genre": genre,
-            "heading": genre.name,
-            "ratings": _ratings(request),
-        },
-    )
+    return _movie_list(request, "movie/genre.html", movies, genre.name, genre=genre)
 
 
 @require_safe
@@ -101,7 +91,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
     rating = selectors.rating_for(user_key=visitor_key(request), movie_id=movie.pk)
     form = RatingForm(initial={"rating": str(rating) if rating else "4.0"})
-    similar = selectors.similar_movies(movie_id=movie.pk)
+    similar = recommendations.similar_movies(movie_id=movie.pk)
     return render(
         request,
         "movie/detail.html",
@@ -114,18 +104,18 @@ def ngcf(request: HttpRequest) -> HttpResponse:
     """Ten NGCF recommendations, fine-tuned for this visitor inside the request."""
     key = visitor_key(request)
     watched = selectors.history_for(user_key=key)
-    recs = selectors.recommendations_for(user_key=key, k=10, history=watched)
+    recs = recommendations.recommendations_for(user_key=key, k=10, history=watched)
     return render(request, "movie/ngcf.html", {"recs": recs, "watched": watched})
 
 
 @require_safe
 def ngcf_about(request: HttpRequest) -> HttpResponse:
-    return render(request, "movie/ngcf_about.html", selectors.model_card())
+    return render(request, "movie/ngcf_about.html", recommendations.model_card())
 
 
 @require_safe
 def ngcf_curve(request: HttpRequest) -> HttpResponse:
-    path = selectors.training_curve_path()
+    path = recommendations.training_curve_path()
     if path is None:
         return not_found(request)
     response = FileResponse(path.open("rb"), content_type="image/png")
@@ -179,11 +169,8 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
 
 @require_POST
 def history_delete(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
-    key = visitor_key(request)
     try:
-        if key is None:
-            raise services.UnknownEvent(event_id)
-        services.delete_event(user_key=key, event_id=event_id)
+        services.delete_event(user_key=visitor_key(request), event_id=event_id)
     except services.UnknownEvent as exc:
         return render(request, "404.html", {"message": str(exc)}, status=404)
     return redirect(_next_url(request, reverse("movie:home")))

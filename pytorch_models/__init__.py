@@ -5,11 +5,9 @@ A pure PyTorch library (no Django, no settings, nothing done at import time).
 
 from pytorch_models.checkpoint import (
     FORMAT_VERSION,
+    Checkpoint,
     CheckpointError,
-    LoadedCheckpoint,
     load_checkpoint,
-    make_checkpoint,
-    save_checkpoint,
 )
 from pytorch_models.data import (
     AlignReport,
@@ -24,9 +22,9 @@ from pytorch_models.data import (
 )
 from pytorch_models.evaluation import RankingEvaluator, ranking_metrics
 from pytorch_models.ngcf import NGCF, NGCFConfig
+from pytorch_models.records import TrainConfig, TrainMetrics
 from pytorch_models.training import (
     EpochReport,
-    TrainConfig,
     TrainResult,
     save_training_curve,
     train_ngcf,
@@ -36,24 +34,23 @@ __all__ = [
     "FORMAT_VERSION",
     "NGCF",
     "AlignReport",
+    "Checkpoint",
     "CheckpointError",
     "DataError",
     "DataSplit",
     "EpochReport",
     "Interactions",
-    "LoadedCheckpoint",
     "NGCFConfig",
     "RankingEvaluator",
     "ReadReport",
     "SplitReport",
     "TrainConfig",
+    "TrainMetrics",
     "TrainResult",
     "align_to_train",
     "load_checkpoint",
-    "make_checkpoint",
     "ranking_metrics",
     "read_interactions",
-    "save_checkpoint",
     "save_training_curve",
     "split_per_user",
     "train_ngcf",

@@ -59,14 +59,8 @@ class _SparseBPR(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # noqa: D102
-        ctx,  # noqa: ANN001
-        user_table: torch.Tensor,
-        item_table: torch.Tensor,
-        users: torch.Tensor,
-        positives: torch.Tensor,
-        negatives: torch.Tensor,
-    ) -> torch.Tensor:
+    def forward(ctx, user_table, item_table, users, positives, negatives):
+        # the arguments of bpr_loss
         batch, k = negatives.shape
         n_users, n_items = user_table.shape[0], item_table.shape[0]
         order = torch.argsort(users)  # loss is order-free; CSR rows need sorting
@@ -97,7 +91,7 @@ class _SparseBPR(torch.autograd.Function):
         return loss
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):  # noqa: ANN001, ANN205, D102
+    def backward(ctx, grad_output: torch.Tensor):
         grad_user, grad_item = ctx.saved_tensors
         return grad_user * grad_output, grad_item * grad_output, None, None, None
 
@@ -132,19 +126,15 @@ def bpr_loss(
     ):
         # sampled_addmm rejects patterns with more entries than the dense matrix
         # (possible only for toy sizes); gathering is cheap there anyway.
-        return bpr_loss_reference(user_table, item_table, users, positives, negatives)
+        pairs = torch.cat([positives.unsqueeze(1), negatives], dim=1)
+        return bpr_loss_reference(user_table[users], item_table[pairs])
     return _SparseBPR.apply(user_table, item_table, users, positives, negatives)
 
 
-def bpr_loss_reference(
-    user_table: torch.Tensor,
-    item_table: torch.Tensor,
-    users: torch.Tensor,
-    positives: torch.Tensor,
-    negatives: torch.Tensor,
-) -> torch.Tensor:
-    """Plain autograd version of :func:`bpr_loss` (for tests)."""
-    u = user_table[users]
-    pos = (u * item_table[positives]).sum(-1)  # (B,)
-    neg = (item_table[negatives] * u.unsqueeze(1)).sum(-1)  # (B, k)
-    return F.softplus(neg - pos.unsqueeze(1)).mean()
+def bpr_loss_reference(users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """:func:`bpr_loss` by plain autograd on gathered rows: ``users`` (B, D) are
+    the batch's user embeddings, ``items`` (B, 1 + k, D) each user's positive
+    item and then its k negatives. Used for toy sizes and as the tests' reference.
+    """
+    scores = (items * users.unsqueeze(1)).sum(-1)  # (B, 1 + k)
+    return F.softplus(scores[:, 1:] - scores[:, :1]).mean()

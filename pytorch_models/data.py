@@ -28,6 +28,7 @@ __all__ = [
     "ReadReport",
     "SplitReport",
     "align_to_train",
+    "read_atomic",
     "read_interactions",
     "split_per_user",
 ]
@@ -84,16 +85,15 @@ class ReadReport:
 
     def messages(self) -> list[str]:
         """Human-readable lines for a command to print."""
-        out = [
+        summary = (
             f"{self.path}: {self.kept} interactions, {self.users} users, "
             f"{self.items} items"
-        ]
-        if self.duplicates_dropped:
-            out.append(
-                f"{self.path}: dropped {self.duplicates_dropped} duplicate "
-                "(user, item) rows, kept the first of each"
-            )
-        return out
+        )
+        dropped = (
+            f"{self.path}: dropped {self.duplicates_dropped} duplicate (user, item) "
+            "rows, kept the first of each"
+        )
+        return [summary, dropped] if self.duplicates_dropped else [summary]
 
 
 @dataclass(frozen=True)
@@ -170,12 +170,49 @@ class DataSplit:
     test: Interactions  # reported once, never used for selection
 
 
-_REQUIRED = ("user_id", "item_id")
+def read_atomic(
+    path: str | Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
+    """The named columns of a RecBole atomic file: tab-separated, one header row.
 
+    Header fields may carry RecBole's type suffix (``user_id:token``); values are
+    stripped; blank lines are skipped. Returns the ``required`` columns and those
+    of ``optional`` that the header has, each a list of strings in file order.
 
-def _column_name(header_field: str) -> str:
-    # RecBole's atomic files name columns "user_id:token"; plain "user_id" is fine.
-    return header_field.split(":", 1)[0].strip()
+    Raises:
+        DataError: no such file, an empty file, a required column missing, or a
+            row with too few fields (the message names the line).
+    """
+    name = str(path)
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"{name}: file not found") from None
+    if not lines or not lines[0].strip():
+        raise DataError(f"{name}: file is empty (expected a header row)")
+    header = [field.split(":", 1)[0].strip() for field in lines[0].split("\t")]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(
+            f"{name}: missing column(s) {', '.join(missing)}; header has "
+            f"{header} (tab-separated, e.g. '{'<TAB>'.join(required)}')"
+        )
+    wanted = [*required, *(c for c in optional if c in header)]
+    where = {c: header.index(c) for c in wanted}
+    need = max(where.values()) + 1
+    columns: dict[str, list[str]] = {c: [] for c in wanted}
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < need:
+            raise DataError(
+                f"{name}: line {lineno}: expected at least {need} tab-separated "
+                f"fields, got {len(fields)}"
+            )
+        for column, position in where.items():
+            columns[column].append(fields[position].strip())
+    return columns
 
 
 def _parse_int_column(values: list[str], name: str, path: str) -> np.ndarray:
@@ -208,51 +245,18 @@ def read_interactions(path: str | Path) -> tuple[Interactions, ReadReport]:
         DataError: empty file, missing columns, a row with too few fields, or a
             non-integer id (the message names the line).
     """
-    path = Path(path)
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{name}: file not found") from None
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise DataError(f"{name}: file is empty (expected a header row)")
-    header = [_column_name(f) for f in lines[0].split("\t")]
-    missing = [c for c in _REQUIRED if c not in header]
-    if missing:
-        raise DataError(
-            f"{name}: missing column(s) {', '.join(missing)}; header has "
-            f"{header} (tab-separated, e.g. 'user_id<TAB>item_id<TAB>timestamp')"
-        )
-    u_col, i_col = header.index("user_id"), header.index("item_id")
-    t_col = header.index("timestamp") if "timestamp" in header else None
-    need = max(u_col, i_col, -1 if t_col is None else t_col) + 1
-
-    users: list[str] = []
-    items: list[str] = []
-    stamps: list[str] = []
-    for lineno, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) < need:
-            raise DataError(
-                f"{name}: line {lineno}: expected at least {need} tab-separated "
-                f"fields, got {len(fields)}"
-            )
-        users.append(fields[u_col].strip())
-        items.append(fields[i_col].strip())
-        if t_col is not None:
-            stamps.append(fields[t_col].strip())
+    columns = read_atomic(path, ("user_id", "item_id"), ("timestamp",))
+    users, items = columns["user_id"], columns["item_id"]
     if not users:
         raise DataError(f"{name}: file has a header but no interactions")
 
     user_arr = _parse_int_column(users, "user_id", name)
     item_arr = _parse_int_column(items, "item_id", name)
     ts_arr = None
-    if t_col is not None:
+    if "timestamp" in columns:
         try:
-            ts_arr = np.array(stamps, dtype=np.str_).astype(np.float64)
+            ts_arr = np.array(columns["timestamp"], dtype=np.str_).astype(np.float64)
         except ValueError:
             raise DataError(
                 f"{name}: timestamp column has non-numeric values"

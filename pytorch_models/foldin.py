@@ -27,28 +27,54 @@ compared by Recall@K and NDCG@K on the targets (revealed items excluded):
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from pytorch_models.bpr import bpr_loss
-from pytorch_models.checkpoint import save_checkpoint
 from pytorch_models.data import Interactions, split_per_user
 from pytorch_models.evaluation import ranking_metrics
 from pytorch_models.graph import build_normalized_adjacency
-from pytorch_models.ngcf import NGCF
+from pytorch_models.ngcf.model import NGCF
 from pytorch_models.ngcf.predictor import FinetuneConfig, NgcfPredictor
+from pytorch_models.records import TrainConfig
 from pytorch_models.sampling import NegativeSampler
-from pytorch_models.training import TrainConfig, train_ngcf
+from pytorch_models.training import TrainResult, train_ngcf
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FoldinConfig", "evaluate_foldin"]
+__all__ = [
+    "METHODS",
+    "FoldinConfig",
+    "FoldinReport",
+    "HeldOut",
+    "Quality",
+    "evaluate_foldin",
+    "pretraining_split",
+    "rank_ease",
+    "rank_foldin",
+    "rank_original",
+    "rank_popular",
+    "rank_retrained",
+    "ranking_quality",
+    "split_heldout_users",
+]
+
+# the compared methods, in the order the report lists them
+METHODS = {
+    "foldin": "(a) in-request fine-tuning (the site)",
+    "foldin_ngcf_only": "(a) the fine-tuned node alone (no neighbour term, no prior)",
+    "retrain": "(b) full retraining with the revealed clicks, ranked as (a)",
+    "retrain_ngcf_only": "(b) the retrained embedding alone",
+    "popular": "(c) popularity",
+    "original": "(d) original design: fresh model, ten full-graph steps",
+    "ease": "(e) EASE item-item on the revealed clicks (item-based reference)",
+}
+
+Ranked = dict[int, list[int]]  # raw user id -> raw item ids, best first
 
 
 @dataclass(frozen=True)
@@ -64,11 +90,108 @@ class FoldinConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)  # (a)
     ease_l2: float = 200.0  # (e); chosen on split seed 1 from 50, 100, 200, 500, 1000
 
+    def __post_init__(self) -> None:
+        if not 0 < self.heldout_share < 1:
+            raise ValueError("heldout_share must be in (0, 1)")
+        if min(self.revealed, self.k) < 1 or self.finetune_epochs < 0:
+            raise ValueError("revealed and k must be >= 1, finetune_epochs >= 0")
 
-def _split_users(
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The held-out users: what each reveals and what is left to find."""
+
+    revealed: dict[int, np.ndarray]  # raw user id -> revealed raw item ids
+    targets: dict[int, np.ndarray]  # raw user id -> the rest of their items
+
+    @property
+    def users(self) -> list[int]:
+        return sorted(self.revealed)
+
+    def revealed_pairs(self) -> Interactions:
+        users = self.users
+        return Interactions(
+            np.concatenate([np.full(len(self.revealed[u]), u) for u in users]).astype(
+                np.int64
+            ),
+            np.concatenate([self.revealed[u] for u in users]).astype(np.int64),
+        )
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Mean Recall@K and NDCG@K over the held-out users."""
+
+    recall: float
+    ndcg: float
+
+    def over(self, other: Quality) -> Quality:
+        return Quality(self.recall / other.recall, self.ndcg / other.ndcg)
+
+
+@dataclass(frozen=True)
+class FoldinReport:
+    """What :func:`evaluate_foldin` measured."""
+
+    config: FoldinConfig  # the protocol (with the training seed it used)
+    methods: dict[str, Quality]  # by name, as in METHODS
+    heldout_users: int
+    pretrain_best_epoch: int
+    retrain_best_epoch: int
+    pretrain_seconds: float
+    retrain_seconds: float
+    original_seconds: float  # all held-out visitors at once
+    foldin_seconds_per_user: float  # the site's path, per visitor
+
+    def ratio(self, a: str, b: str) -> Quality:
+        return self.methods[a].over(self.methods[b])
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-Python form for JSON, metrics named as "recall@K", "ndcg@K"."""
+        k = self.config.k
+
+        def named(q: Quality) -> dict[str, float]:
+            return {f"recall@{k}": q.recall, f"ndcg@{k}": q.ndcg}
+
+        data = asdict(self)
+        data["methods"] = {name: named(q) for name, q in self.methods.items()}
+        for a, b in (("foldin", "retrain"), ("foldin", "popular"), ("foldin", "ease")):
+            data[f"{a}_over_{b}"] = named(self.ratio(a, b))
+        data["ngcf_only_foldin_over_retrain"] = named(
+            self.ratio("foldin_ngcf_only", "retrain_ngcf_only")
+        )
+        return data
+
+    def markdown(self) -> str:
+        """The comparison as a markdown table and two lines of ratios."""
+        k = self.config.k
+        lines = [f"| method | Recall@{k} | NDCG@{k} |", "| --- | ---: | ---: |"]
+        for name, label in METHODS.items():
+            q = self.methods[name]
+            lines.append(f"| {label} | {q.recall:.4f} | {q.ndcg:.4f} |")
+        ratio = self.ratio("foldin", "retrain")
+        alone = self.ratio("foldin_ngcf_only", "retrain_ngcf_only")
+        pop = self.ratio("foldin", "popular")
+        ease = self.ratio("foldin", "ease")
+        lines += [
+            "",
+            f"(a)/(b): Recall@{k} {ratio.recall:.1%}, NDCG@{k} {ratio.ndcg:.1%} "
+            f"(embeddings alone: {alone.recall:.1%}, {alone.ndcg:.1%}). (a)/(c): "
+            f"Recall@{k} {pop.recall:.2f}x, NDCG@{k} {pop.ndcg:.2f}x. (a)/(e): "
+            f"Recall@{k} {ease.recall:.2f}x, NDCG@{k} {ease.ndcg:.2f}x.",
+            f"{self.heldout_users} held-out users, {self.config.revealed} revealed "
+            f"interactions each, seed {self.config.seed}; fine-tuning "
+            f"{self.foldin_seconds_per_user * 1000:.1f} ms per visitor; "
+            f"retraining {self.retrain_seconds:.1f} s.",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def split_heldout_users(
     data: Interactions, config: FoldinConfig
-) -> tuple[Interactions, dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Pretraining interactions; revealed and target items of each held-out user."""
+) -> tuple[Interactions, HeldOut]:
+    """Pretraining interactions, and the revealed and target items of each
+    held-out user."""
     if data.timestamps is None:
         raise ValueError("the fold-in protocol needs timestamps")
     rng = np.random.default_rng(config.seed)
@@ -76,7 +199,6 @@ def _split_users(
     eligible = users[counts > config.revealed]  # someone must be left to find
     n_held = int(round(config.heldout_share * users.size))
     held = np.sort(rng.choice(eligible, size=min(n_held, eligible.size), replace=False))
-    is_held = np.isin(data.users, held)
     revealed: dict[int, np.ndarray] = {}
     targets: dict[int, np.ndarray] = {}
     for user in held:
@@ -85,194 +207,124 @@ def _split_users(
         order = rows[np.lexsort((data.items[rows], data.timestamps[rows]))]
         revealed[int(user)] = data.items[order[: config.revealed]]
         targets[int(user)] = data.items[order[config.revealed :]]
-    return data.take(np.flatnonzero(~is_held)), revealed, targets
+    pretraining = data.take(np.flatnonzero(~np.isin(data.users, held)))
+    return pretraining, HeldOut(revealed, targets)
 
 
-def _metrics(
-    ranked: dict[int, list[int]], targets: dict[int, np.ndarray], k: int
-) -> dict[str, float]:
-    users = sorted(targets)
+def ranking_quality(ranked: Ranked, heldout: HeldOut, k: int) -> Quality:
+    """Recall@k and NDCG@k of each held-out user's list against their targets."""
+    users = heldout.users
+    targets = heldout.targets
     hits = torch.tensor(
         [[item in set(targets[u].tolist()) for item in ranked[u][:k]] for u in users],
         dtype=torch.bool,
     )
     n_rel = torch.tensor([len(targets[u]) for u in users])
     full = ranking_metrics(hits, n_rel, ks=(k,))
-    return {f"recall@{k}": full[f"recall@{k}"], f"ndcg@{k}": full[f"ndcg@{k}"]}
+    return Quality(full[f"recall@{k}"], full[f"ndcg@{k}"])
 
 
-def _top_k_from_embeddings(
-    users_emb: torch.Tensor,
-    items_emb: torch.Tensor,
-    item_ids: np.ndarray,
-    exclude: list[np.ndarray],
-    k: int,
-    prior: torch.Tensor | None = None,
-) -> list[list[int]]:
-    scores = users_emb @ items_emb.T
-    if prior is not None:
-        scores += prior
-    index = {int(raw): i for i, raw in enumerate(item_ids.tolist())}
-    for row, items in enumerate(exclude):
-        cols = [index[int(i)] for i in items if int(i) in index]
-        scores[row, cols] = -torch.inf
-    top = torch.topk(scores, k, dim=1).indices
-    return [[int(item_ids[c]) for c in row] for row in top.tolist()]
-
-
-def _train_split(data: Interactions, seed: int):
+def pretraining_split(
+    data: Interactions, seed: int
+) -> tuple[Interactions, Interactions, Interactions]:
     """Train/valid for early stopping, and an empty test part (not used here)."""
     split, _ = split_per_user(data, seed=seed, ratios=(0.9, 0.1, 0.0))
     return split.train, split.valid, split.test
 
 
-def evaluate_foldin(
-    data: Interactions,
-    config: FoldinConfig | None = None,
-    say: Callable[[str], None] = logger.info,
-) -> dict[str, object]:
-    """Run the protocol; return metrics per method, timings and the protocol."""
-    config = config or FoldinConfig()
-    train_config = replace(config.train, seed=config.seed)
-    pre, revealed, targets = _split_users(data, config)
-    held = sorted(revealed)
-    say(f"{len(held)} held-out users, {config.revealed} revealed interactions each")
-    k = config.k
-    results: dict[str, object] = {}
-    seconds: dict[str, float] = {}
-
-    # Pretraining without the held-out users.
-    t0 = time.perf_counter()
-    pre_train, pre_valid, no_test = _train_split(pre, config.seed)
-    pretrained = train_ngcf(pre_train, pre_valid, no_test, train_config)
-    seconds["pretrain"] = time.perf_counter() - t0
-    say(f"pretrained in {seconds['pretrain']:.1f}s")
-
-    # (a) in-request fine-tuning: the site's predictor, and the fine-tuned node
-    # alone (no neighbour term, no prior).
-    with tempfile.TemporaryDirectory() as folder:
-        path = save_checkpoint(pretrained.checkpoint, Path(folder) / "pre.pt")
-        variants = {
-            "foldin": NgcfPredictor.load(path, config.finetune),
-            "foldin_ngcf_only": NgcfPredictor.load(
-                path,
-                replace(config.finetune, popularity_weight=0.0, neighbour_weight=0.0),
-            ),
-        }
-    for name, predictor in variants.items():
-        t0 = time.perf_counter()
-        ranked = {}
-        for u in held:
-            recs = predictor.recommend(
-                revealed[u].tolist(),
-                k=k,
-                epochs=config.finetune_epochs,
-                seed=config.seed,
-            )
-            ranked[u] = [r.movie_id for r in recs]
-        seconds[f"{name}_per_user"] = (time.perf_counter() - t0) / len(held)
-        results[name] = _metrics(ranked, targets, k)
-
-    # (b) full retraining with the revealed interactions in the graph.
-    t0 = time.perf_counter()
-    reveal_pairs = Interactions(
-        np.concatenate([np.full(len(revealed[u]), u) for u in held]).astype(np.int64),
-        np.concatenate([revealed[u] for u in held]).astype(np.int64),
-    )
-    full_train = Interactions(
-        np.concatenate([pre_train.users, reveal_pairs.users]),
-        np.concatenate([pre_train.items, reveal_pairs.items]),
-    )
-    retrained = train_ngcf(full_train, pre_valid, no_test, train_config)
-    seconds["retrain"] = time.perf_counter() - t0
-    ckpt = retrained.checkpoint
-    user_ids = ckpt["user_ids"].numpy()
-    item_ids = ckpt["item_ids"].numpy()
-    u_emb, i_emb = _final_embeddings(retrained.model, full_train, user_ids, item_ids)
-    rows = np.searchsorted(user_ids, held)
-    degree = ckpt["item_degree"].to(torch.float32)
-    visitors = u_emb[torch.from_numpy(rows)]
-    tops = _top_k_from_embeddings(
-        visitors, i_emb, item_ids, [revealed[u] for u in held], k
-    )
-    results["retrain_ngcf_only"] = _metrics(
-        dict(zip(held, tops, strict=True)), targets, k
-    )
-    neighbours = ckpt["item_neighbour_embeddings"]
-    visitors = visitors + config.finetune.neighbour_weight * torch.stack(
-        [
-            neighbours[torch.from_numpy(np.searchsorted(item_ids, revealed[u]))].mean(0)
-            for u in held
-        ]
-    )
-    tops = _top_k_from_embeddings(
-        visitors,
-        i_emb,
-        item_ids,
-        [revealed[u] for u in held],
-        k,
-        prior=config.finetune.popularity_weight * torch.log1p(degree),
-    )
-    results["retrain"] = _metrics(dict(zip(held, tops, strict=True)), targets, k)
-
-    # (c) popularity.
-    counts: dict[int, int] = {}
-    for item in full_train.items.tolist():
-        counts[item] = counts.get(item, 0) + 1
-    by_popularity = sorted(counts, key=lambda i: (-counts[i], i))
-    ranked = {}
-    for u in held:
-        seen = set(revealed[u].tolist())
-        ranked[u] = [i for i in by_popularity if i not in seen][:k]
-    results["popular"] = _metrics(ranked, targets, k)
-
-    # (e) EASE, item-based, from the pretraining interactions.
-    results["ease"] = _metrics(
-        _ease_top_k(pre, revealed, held, config.ease_l2, k), targets, k
-    )
-
-    # (d) the original design: fresh model, a few full-graph steps.
-    t0 = time.perf_counter()
-    tops = _original_design(
-        full_train, reveal_pairs, held, revealed, config, train_config
-    )
-    seconds["original_total"] = time.perf_counter() - t0
-    results["original"] = _metrics(dict(zip(held, tops, strict=True)), targets, k)
-
-    def ratio(a: str, b: str) -> dict[str, float]:
-        return {m: results[a][m] / results[b][m] for m in results[a]}
-
+def rank_foldin(
+    predictor: NgcfPredictor, heldout: HeldOut, k: int, epochs: int, seed: int
+) -> Ranked:
+    """(a): each held-out visitor served by the site's predictor."""
     return {
-        "methods": results,
-        "foldin_over_retrain": ratio("foldin", "retrain"),
-        "ngcf_only_foldin_over_retrain": ratio("foldin_ngcf_only", "retrain_ngcf_only"),
-        "foldin_over_popular": ratio("foldin", "popular"),
-        "foldin_over_ease": ratio("foldin", "ease"),
-        "seconds": seconds,
-        "heldout_users": len(held),
-        "pretrain_best_epoch": pretrained.metrics["best_epoch"],
-        "retrain_best_epoch": retrained.metrics["best_epoch"],
-        "protocol": {
-            "heldout_share": config.heldout_share,
-            "revealed": config.revealed,
-            "k": k,
-            "finetune_epochs": config.finetune_epochs,
-            "seed": config.seed,
-            "finetune": asdict(config.finetune),
-            "train": train_config.to_dict(),
-        },
+        u: [
+            r.movie_id
+            for r in predictor.recommend(
+                heldout.revealed[u].tolist(), k=k, epochs=epochs, seed=seed
+            )
+        ]
+        for u in heldout.users
     }
 
 
-def _ease_top_k(
-    data: Interactions,
-    revealed: dict[int, np.ndarray],
-    held: list[int],
-    l2: float,
+def _rank_by_embeddings(
+    users_emb: torch.Tensor,
+    items_emb: torch.Tensor,
+    item_ids: np.ndarray,
+    heldout: HeldOut,
     k: int,
-) -> dict[int, list[int]]:
-    """Top k of EASE item-item weights B = I - P / diag(P), P = (X^T X + l2 I)^-1,
-    scored as the sum of the revealed items' rows (revealed items excluded)."""
+    prior: torch.Tensor | None = None,
+) -> Ranked:
+    """Top k per held-out user (rows of ``users_emb`` in ``heldout.users``
+    order) by inner product plus ``prior``, revealed items excluded."""
+    scores = users_emb @ items_emb.T
+    if prior is not None:
+        scores += prior
+    index = {int(raw): i for i, raw in enumerate(item_ids.tolist())}
+    for row, user in enumerate(heldout.users):
+        items = heldout.revealed[user]
+        scores[row, [index[int(i)] for i in items if int(i) in index]] = -torch.inf
+    top = torch.topk(scores, k, dim=1).indices.tolist()
+    return {
+        u: [int(item_ids[c]) for c in row]
+        for u, row in zip(heldout.users, top, strict=True)
+    }
+
+
+def _index_graph(data: Interactions) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """Sorted raw user and item ids of ``data`` and its normalised graph."""
+    user_ids, item_ids = np.unique(data.users), np.unique(data.items)
+    users = torch.from_numpy(np.searchsorted(user_ids, data.users))
+    items = torch.from_numpy(np.searchsorted(item_ids, data.items))
+    graph = build_normalized_adjacency(users, items, user_ids.size, item_ids.size)
+    return user_ids, item_ids, graph
+
+
+@torch.no_grad()
+def rank_retrained(
+    retrained: TrainResult,
+    graph_data: Interactions,
+    heldout: HeldOut,
+    config: FoldinConfig,
+) -> tuple[Ranked, Ranked]:
+    """(b): the retrained visitors' own embeddings (propagated over
+    ``graph_data``), alone and with (a)'s neighbour term and prior."""
+    checkpoint = retrained.checkpoint
+    item_ids = checkpoint.item_ids.numpy()
+    _, _, graph = _index_graph(graph_data)
+    user_emb, item_emb = retrained.model.eval()(graph)
+    rows = np.searchsorted(checkpoint.user_ids.numpy(), heldout.users)
+    visitors = user_emb[torch.from_numpy(rows)]
+    alone = _rank_by_embeddings(visitors, item_emb, item_ids, heldout, config.k)
+    neighbours = checkpoint.item_neighbour_embeddings
+    term = torch.stack(
+        [
+            neighbours[torch.from_numpy(np.searchsorted(item_ids, r))].mean(0)
+            for r in (heldout.revealed[u] for u in heldout.users)
+        ]
+    )
+    finetune = config.finetune
+    prior = finetune.popularity_weight * torch.log1p(checkpoint.item_degree.float())
+    visitors = visitors + finetune.neighbour_weight * term
+    mixed = _rank_by_embeddings(visitors, item_emb, item_ids, heldout, config.k, prior)
+    return alone, mixed
+
+
+def rank_popular(data: Interactions, heldout: HeldOut, k: int) -> Ranked:
+    """(c): items by interaction count in ``data``, ties by id."""
+    ids, counts = np.unique(data.items, return_counts=True)
+    by_popularity = ids[np.lexsort((ids, -counts))].tolist()
+    ranked = {}
+    for u in heldout.users:
+        seen = set(heldout.revealed[u].tolist())
+        ranked[u] = [i for i in by_popularity if i not in seen][:k]
+    return ranked
+
+
+def rank_ease(data: Interactions, heldout: HeldOut, l2: float, k: int) -> Ranked:
+    """(e): EASE item-item weights B = I - P / diag(P), P = (X^T X + l2 I)^-1,
+    from ``data``; a visitor's scores are the sum of their revealed items' rows
+    (revealed items excluded)."""
     items = np.unique(data.items)
     users = np.unique(data.users)
     x = np.zeros((users.size, items.size), dtype=np.float64)
@@ -281,8 +333,8 @@ def _ease_top_k(
     weights = -p / np.diag(p)
     np.fill_diagonal(weights, 0.0)
     ranked = {}
-    for u in held:
-        known = revealed[u][np.isin(revealed[u], items)]
+    for u in heldout.users:
+        known = heldout.revealed[u][np.isin(heldout.revealed[u], items)]
         cols = np.searchsorted(items, known)
         scores = weights[cols].sum(axis=0)
         scores[cols] = -np.inf
@@ -290,50 +342,93 @@ def _ease_top_k(
     return ranked
 
 
-@torch.no_grad()
-def _final_embeddings(
-    model: NGCF, train: Interactions, user_ids: np.ndarray, item_ids: np.ndarray
-) -> tuple[torch.Tensor, torch.Tensor]:
-    users = torch.from_numpy(np.searchsorted(user_ids, train.users))
-    items = torch.from_numpy(np.searchsorted(item_ids, train.items))
-    adjacency = build_normalized_adjacency(users, items, user_ids.size, item_ids.size)
-    model.eval()
-    return model(adjacency)
-
-
-def _original_design(
-    full_train: Interactions,
-    reveal_pairs: Interactions,
-    held: list[int],
-    revealed: dict[int, np.ndarray],
-    config: FoldinConfig,
-    train_config: TrainConfig,
-) -> list[list[int]]:
-    user_ids = np.unique(full_train.users)
-    item_ids = np.unique(full_train.items)
-    users = torch.from_numpy(np.searchsorted(user_ids, full_train.users))
-    items = torch.from_numpy(np.searchsorted(item_ids, full_train.items))
-    adjacency = build_normalized_adjacency(users, items, user_ids.size, item_ids.size)
-    sampler = NegativeSampler(users, items, item_ids.size)
-    pos_u = torch.from_numpy(np.searchsorted(user_ids, reveal_pairs.users))
-    pos_i = torch.from_numpy(np.searchsorted(item_ids, reveal_pairs.items))
+def rank_original(data: Interactions, heldout: HeldOut, config: FoldinConfig) -> Ranked:
+    """(d): a fresh NGCF over ``data`` (visitors included) trained for
+    ``finetune_epochs`` full-graph BPR steps on the revealed pairs."""
+    user_ids, item_ids, graph = _index_graph(data)
+    sampler = NegativeSampler(
+        torch.from_numpy(np.searchsorted(user_ids, data.users)),
+        torch.from_numpy(np.searchsorted(item_ids, data.items)),
+        item_ids.size,
+    )
+    pairs = heldout.revealed_pairs()
+    pos_u = torch.from_numpy(np.searchsorted(user_ids, pairs.users))
+    pos_i = torch.from_numpy(np.searchsorted(item_ids, pairs.items))
+    train = config.train
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
-        model = NGCF(user_ids.size, item_ids.size, train_config.model)
-        optimizer = torch.optim.Adam(model.parameters(), lr=train_config.learning_rate)
+        model = NGCF(user_ids.size, item_ids.size, train.model)
+        optimizer = torch.optim.Adam(model.parameters(), lr=train.learning_rate)
         model.train()
         for _ in range(config.finetune_epochs):
-            negatives = sampler.sample(pos_u, train_config.num_negatives, generator)
-            user_final, item_final = model(adjacency)
-            loss = bpr_loss(user_final, item_final, pos_u, pos_i, negatives)
+            negatives = sampler.sample(pos_u, train.num_negatives, generator)
+            loss = bpr_loss(*model(graph), pos_u, pos_i, negatives)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         model.eval()
         with torch.no_grad():
-            user_final, item_final = model(adjacency)
-    rows = torch.from_numpy(np.searchsorted(user_ids, held))
-    return _top_k_from_embeddings(
-        user_final[rows], item_final, item_ids, [revealed[u] for u in held], config.k
+            user_final, item_final = model(graph)
+    rows = torch.from_numpy(np.searchsorted(user_ids, heldout.users))
+    return _rank_by_embeddings(
+        user_final[rows], item_final, item_ids, heldout, config.k
+    )
+
+
+def evaluate_foldin(
+    data: Interactions,
+    config: FoldinConfig | None = None,
+    say: Callable[[str], None] = logger.info,
+) -> FoldinReport:
+    """Run the protocol: every method's quality, with timings."""
+    config = config or FoldinConfig()
+    pre, heldout = split_heldout_users(data, config)
+    say(f"{len(heldout.users)} held-out users, {config.revealed} revealed each")
+    k, epochs, seed = config.k, config.finetune_epochs, config.seed
+    config = replace(config, train=replace(config.train, seed=seed))
+    train, valid, empty = pretraining_split(pre, seed)
+    started = time.perf_counter()
+    pretrained = train_ngcf(train, valid, empty, config.train)
+    pretrain_seconds = time.perf_counter() - started
+    say(f"pretrained in {pretrain_seconds:.1f}s")
+
+    ranked: dict[str, Ranked] = {}
+    started = time.perf_counter()
+    site = NgcfPredictor(pretrained.checkpoint, config.finetune)
+    ranked["foldin"] = rank_foldin(site, heldout, k, epochs, seed)
+    per_user = (time.perf_counter() - started) / len(heldout.users)
+    alone = replace(config.finetune, popularity_weight=0.0, neighbour_weight=0.0)
+    node_only = NgcfPredictor(pretrained.checkpoint, alone)
+    ranked["foldin_ngcf_only"] = rank_foldin(node_only, heldout, k, epochs, seed)
+
+    full_train = _with_pairs(train, heldout.revealed_pairs())
+    started = time.perf_counter()
+    retrained = train_ngcf(full_train, valid, empty, config.train)
+    retrain_seconds = time.perf_counter() - started
+    ranked["retrain_ngcf_only"], ranked["retrain"] = rank_retrained(
+        retrained, full_train, heldout, config
+    )
+    ranked["popular"] = rank_popular(full_train, heldout, k)
+    ranked["ease"] = rank_ease(pre, heldout, config.ease_l2, k)
+    started = time.perf_counter()
+    ranked["original"] = rank_original(full_train, heldout, config)
+    return FoldinReport(
+        config=config,
+        methods={m: ranking_quality(ranked[m], heldout, k) for m in METHODS},
+        heldout_users=len(heldout.users),
+        pretrain_best_epoch=pretrained.metrics.best_epoch,
+        retrain_best_epoch=retrained.metrics.best_epoch,
+        pretrain_seconds=pretrain_seconds,
+        retrain_seconds=retrain_seconds,
+        original_seconds=time.perf_counter() - started,
+        foldin_seconds_per_user=per_user,
+    )
+
+
+def _with_pairs(data: Interactions, extra: Interactions) -> Interactions:
+    """``data`` with the ``extra`` pairs appended (no timestamps)."""
+    return Interactions(
+        np.concatenate([data.users, extra.users]),
+        np.concatenate([data.items, extra.items]),
     )

@@ -1,18 +1,18 @@
-"""Training NGCF with BPR, early stopping on validation Recall@20."""
+"""Training NGCF with BPR, early stopping on validation Recall@20, then a refit."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from pytorch_models.bpr import bpr_loss, pair_scores
-from pytorch_models.checkpoint import make_checkpoint
+from pytorch_models.checkpoint import Checkpoint
 from pytorch_models.data import AlignReport, Interactions, align_to_train
 from pytorch_models.evaluation import RankingEvaluator
 from pytorch_models.graph import (
@@ -20,14 +20,15 @@ from pytorch_models.graph import (
     edge_dropout,
     undirected_edge_ids,
 )
-from pytorch_models.ngcf import NGCF, NGCFConfig
+from pytorch_models.ngcf.model import NGCF
+from pytorch_models.ngcf.serving import serving_checkpoint
+from pytorch_models.records import TrainConfig, TrainMetrics
 from pytorch_models.sampling import NegativeSampler
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "EpochReport",
-    "TrainConfig",
     "TrainResult",
     "l2_penalty",
     "save_training_curve",
@@ -35,65 +36,6 @@ __all__ = [
 ]
 
 SELECTION_METRIC = "recall@20"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyperparameters; the defaults were tuned on ml-100k (RS 80/10/10).
-
-    Each step propagates the whole graph (3 sparse products and 6 dense layers,
-    forward and backward), which costs about as much as the BPR work for 16k
-    pairs on one CPU thread; so few, large batches (5 per ml-100k epoch) with a
-    larger learning rate are what keep an epoch near 0.5 s. Measured over split
-    seeds 0-2: edge dropout 0.2 and no message dropout gave the best validation
-    and test numbers; lr 1e-2 or batch 16k without edge dropout overfit early;
-    8 uniform negatives, L2 1e-4 or 0, and N(0, 0.1) init changed nothing or
-    hurt. Two hard negatives (each the best-scored of 4 uniform candidates)
-    raised test NDCG@20 by about 0.007 over 4 uniform ones at a similar cost per
-    epoch and with fewer epochs to the best; the refit on train + valid added
-    about 0.014 more (docs/BENCHMARKS.md).
-    """
-
-    model: NGCFConfig = field(default_factory=NGCFConfig)  # architecture
-    learning_rate: float = 5e-3  # Adam step size
-    batch_size: int = 16384  # positive (user, item) pairs per step (one propagation)
-    num_negatives: int = 2  # sampled negatives per positive pair
-    negative_pool: int = 4  # candidates drawn per negative; the best-scored is kept
-    l2_weight: float = 1e-5  # lambda of the L2 penalty on the batch's E0 rows
-    edge_dropout: float = 0.2  # NGCF "node dropout": share of graph edges dropped
-    max_epochs: int = 400  # hard cap on epochs
-    patience: int = 15  # evaluations without a better valid Recall@20 before stop
-    lr_decay: float = (
-        1.0  # multiply the lr by this on each validation plateau (1 = off)
-    )
-    lr_decay_patience: int = 5  # evaluations without improvement that make a plateau
-    eval_every: int = 1  # validate every this many epochs
-    eval_user_batch: int = 1024  # users scored per chunk during evaluation
-    seed: int = 0  # seeds init, dropout, shuffling and sampling
-    # after early stopping, train again from scratch on train + valid for the
-    # best epoch count; that model is the result (off, or without valid: the
-    # best epoch's weights)
-    refit: bool = True
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain-Python form (for checkpoints and metrics)."""
-        return {
-            "model": self.model.to_dict(),
-            "learning_rate": self.learning_rate,
-            "batch_size": self.batch_size,
-            "num_negatives": self.num_negatives,
-            "negative_pool": self.negative_pool,
-            "l2_weight": self.l2_weight,
-            "edge_dropout": self.edge_dropout,
-            "max_epochs": self.max_epochs,
-            "patience": self.patience,
-            "lr_decay": self.lr_decay,
-            "lr_decay_patience": self.lr_decay_patience,
-            "eval_every": self.eval_every,
-            "eval_user_batch": self.eval_user_batch,
-            "seed": self.seed,
-            "refit": self.refit,
-        }
 
 
 @dataclass(frozen=True)
@@ -114,10 +56,10 @@ class EpochReport:
 class TrainResult:
     """Outcome of :func:`train_ngcf`."""
 
-    checkpoint: dict[str, object]  # see pytorch_models.checkpoint
-    metrics: dict[str, object]  # valid/test metrics, best epoch, timings, config
-    history: list[EpochReport]  # one report per epoch run
-    model: NGCF  # the best weights, in eval mode
+    checkpoint: Checkpoint  # what the site serves (pytorch_models.checkpoint)
+    metrics: TrainMetrics  # valid/test metrics, best epoch, timings, sizes
+    history: list[EpochReport]  # one report per epoch run, selection then refit
+    model: NGCF  # the result's weights, in eval mode
     align_report: AlignReport  # what was dropped from valid/test
 
 
@@ -202,30 +144,52 @@ def _draw_negatives(
     return candidates.view(-1, k, pool).gather(2, best).squeeze(2)
 
 
+@dataclass(frozen=True)
+class _Graph:
+    """The training graph one fit runs on."""
+
+    pairs: tuple[torch.Tensor, torch.Tensor]  # (users, items) index pairs
+    adjacency: torch.Tensor  # normalised (N, N) CSR
+    edge_ids: torch.Tensor | None  # for edge dropout (None: no dropout)
+    sampler: NegativeSampler  # negatives unseen in this graph
+
+    @classmethod
+    def build(
+        cls,
+        users: torch.Tensor,
+        items: torch.Tensor,
+        n_users: int,
+        n_items: int,
+        config: TrainConfig,
+    ) -> _Graph:
+        adjacency = build_normalized_adjacency(users, items, n_users, n_items)
+        edge_ids = undirected_edge_ids(adjacency) if config.edge_dropout > 0 else None
+        return cls(
+            (users, items), adjacency, edge_ids, NegativeSampler(users, items, n_items)
+        )
+
+
 def _run_epoch(
     model: NGCF,
     optimizer: torch.optim.Optimizer,
-    adjacency: torch.Tensor,
-    edge_ids: torch.Tensor | None,
-    sampler: NegativeSampler,
-    pairs: tuple[torch.Tensor, torch.Tensor],
+    graph: _Graph,
     config: TrainConfig,
     generator: torch.Generator,
 ) -> float:
     """One pass over the shuffled training pairs; returns the mean batch loss."""
     model.train()
-    pair_u, pair_i = pairs
+    pair_u, pair_i = graph.pairs
     total, batches = 0.0, 0
     for batch in torch.randperm(pair_u.numel(), generator=generator).split(
         config.batch_size
     ):
         users, items = pair_u[batch], pair_i[batch]
-        adj = adjacency
-        if edge_ids is not None:
-            adj = edge_dropout(adjacency, edge_ids, config.edge_dropout, generator)
+        adj = graph.adjacency
+        if graph.edge_ids is not None:
+            adj = edge_dropout(adj, graph.edge_ids, config.edge_dropout, generator)
         user_final, item_final = model(adj)
         negatives = _draw_negatives(
-            sampler, user_final, item_final, users, config, generator
+            graph.sampler, user_final, item_final, users, config, generator
         )
         loss = bpr_loss(user_final, item_final, users, items, negatives)
         if config.l2_weight:
@@ -238,6 +202,112 @@ def _run_epoch(
         total += loss.item()
         batches += 1
     return total / max(batches, 1)
+
+
+class _Clock:
+    """Wall and CPU seconds since it was made."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def elapsed(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+class _EarlyStopping:
+    """Model selection on valid Recall@20: the best weights, patience, lr decay."""
+
+    def __init__(
+        self, evaluator: RankingEvaluator, config: TrainConfig, model: NGCF
+    ) -> None:
+        self.evaluator = evaluator
+        self.config = config
+        self.best_score, self.best_epoch, self.best_valid = -1.0, 0, {}
+        self.best_state = _copy_state(model)
+        self.since_best = 0
+        self.to_best = (0.0, 0.0)  # wall and CPU seconds until the best epoch
+
+    def validate(
+        self, epoch: int, model: NGCF, graph: _Graph, optimizer: torch.optim.Optimizer
+    ) -> dict[str, float]:
+        model.eval()
+        with torch.no_grad():
+            metrics = self.evaluator.evaluate(*model(graph.adjacency))
+        score = metrics[SELECTION_METRIC]
+        if self.evaluator.n_users == 0:
+            score = float(epoch)  # nothing to select on: keep the latest
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.best_valid = score, epoch, metrics
+            self.best_state = _copy_state(model)
+            self.since_best = 0
+        else:
+            self.since_best += 1
+            decay, patience = self.config.lr_decay, self.config.lr_decay_patience
+            if decay != 1.0 and self.since_best % patience == 0:
+                for group in optimizer.param_groups:
+                    group["lr"] *= decay
+        return metrics
+
+    @property
+    def stop(self) -> bool:
+        return self.since_best >= self.config.patience
+
+
+def _copy_state(model: NGCF) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _fit(
+    graph: _Graph,
+    n_users: int,
+    n_items: int,
+    config: TrainConfig,
+    *,
+    epochs: int,
+    selection: RankingEvaluator | None,
+    progress: Callable[[EpochReport], None] | None,
+    clock: _Clock,
+) -> tuple[NGCF, list[EpochReport], _EarlyStopping | None]:
+    """Train a fresh, seeded NGCF on ``graph`` for up to ``epochs`` epochs.
+
+    With a ``selection`` evaluator the run early-stops on it and ends with the
+    best epoch's weights (the selection run); without, it runs every epoch (the
+    refit). Both draw the same random numbers for the same seed.
+    """
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = NGCF(n_users, n_items, config.model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    stopping = None if selection is None else _EarlyStopping(selection, config, model)
+    history: list[EpochReport] = []
+    for epoch in range(1, epochs + 1):
+        epoch_clock = _Clock()
+        loss = _run_epoch(model, optimizer, graph, config, generator)
+        valid = None
+        if stopping is not None and (epoch % config.eval_every == 0 or epoch == epochs):
+            valid = stopping.validate(epoch, model, graph, optimizer)
+            if stopping.best_epoch == epoch:
+                stopping.to_best = clock.elapsed()
+        seconds, cpu_seconds = epoch_clock.elapsed()
+        report = EpochReport(
+            epoch=epoch,
+            loss=loss,
+            valid_recall_at_20=None if valid is None else valid[SELECTION_METRIC],
+            seconds=seconds,
+            cpu_seconds=cpu_seconds,
+            best_epoch=epochs if stopping is None else stopping.best_epoch,
+            valid=valid,
+            phase="refit" if stopping is None else "select",
+        )
+        history.append(report)
+        logger.debug("epoch %d (%s) loss %.4f", epoch, report.phase, loss)
+        if progress is not None:
+            progress(report)
+        if stopping is not None and stopping.stop:
+            break
+    if stopping is not None:
+        model.load_state_dict(stopping.best_state)
+    return model.eval(), history, stopping
 
 
 def train_ngcf(
@@ -268,214 +338,145 @@ def train_ngcf(
     The caller's global torch RNG state is left untouched.
     """
     config = config or TrainConfig()
-    if min(config.batch_size, config.num_negatives, config.negative_pool) < 1 or (
-        config.max_epochs < 1
-    ):
-        raise ValueError(
-            "batch_size, num_negatives, negative_pool and max_epochs must be >= 1"
-        )
-    if not 0 <= config.edge_dropout < 1:
-        raise ValueError("edge_dropout must be in [0, 1)")
-    started, cpu_started = time.perf_counter(), time.process_time()
+    clock = _Clock()
     valid, test, align_report = align_to_train(train, valid, test)
     data = _encode(train, valid, test)
-    n_users, n_items = data.user_ids.size, data.item_ids.size
-    train_u, train_i = data.train
     logger.info(
         "NGCF training: %d users, %d items, %d train / %d valid / %d test pairs",
-        n_users,
-        n_items,
-        train_u.numel(),
+        data.user_ids.size,
+        data.item_ids.size,
+        data.train[0].numel(),
         data.valid[0].numel(),
         data.test[0].numel(),
     )
-
-    adjacency = build_normalized_adjacency(train_u, train_i, n_users, n_items)
-    edge_ids = undirected_edge_ids(adjacency) if config.edge_dropout > 0 else None
-    sampler = NegativeSampler(train_u, train_i, n_items)
-    valid_eval = RankingEvaluator(
-        train_u, train_i, *data.valid, n_items, user_batch=config.eval_user_batch
-    )
-    if valid_eval.n_users == 0:
-        logger.warning("no validation interactions: no early stopping, last epoch kept")
-
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        generator = torch.Generator().manual_seed(config.seed)
-        model = NGCF(n_users, n_items, config.model)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-        history: list[EpochReport] = []
-        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        best_score, best_epoch, best_valid = -1.0, 0, {}
-        seconds_to_best = cpu_to_best = 0.0
-        since_best = 0
-        for epoch in range(1, config.max_epochs + 1):
-            t0, cpu0 = time.perf_counter(), time.process_time()
-            loss = _run_epoch(
-                model,
-                optimizer,
-                adjacency,
-                edge_ids,
-                sampler,
-                data.train,
-                config,
-                generator,
-            )
-            valid_metrics = None
-            if epoch % config.eval_every == 0 or epoch == config.max_epochs:
-                model.eval()
-                with torch.no_grad():
-                    valid_metrics = valid_eval.evaluate(*model(adjacency))
-                score = valid_metrics[SELECTION_METRIC]
-                if valid_eval.n_users == 0:
-                    score = float(epoch)  # nothing to select on: keep the latest
-                if score > best_score:
-                    best_score, best_epoch, best_valid = score, epoch, valid_metrics
-                    best_state = {
-                        k: v.detach().clone() for k, v in model.state_dict().items()
-                    }
-                    since_best = 0
-                else:
-                    since_best += 1
-                    if (
-                        config.lr_decay != 1.0
-                        and since_best % config.lr_decay_patience == 0
-                    ):
-                        for group in optimizer.param_groups:
-                            group["lr"] *= config.lr_decay
-            seconds = time.perf_counter() - t0
-            cpu_seconds = time.process_time() - cpu0
-            if best_epoch == epoch:
-                seconds_to_best = time.perf_counter() - started
-                cpu_to_best = time.process_time() - cpu_started
-            report = EpochReport(
-                epoch=epoch,
-                loss=loss,
-                valid_recall_at_20=(
-                    None if valid_metrics is None else valid_metrics[SELECTION_METRIC]
-                ),
-                seconds=seconds,
-                cpu_seconds=cpu_seconds,
-                best_epoch=best_epoch,
-                valid=valid_metrics,
-            )
-            history.append(report)
-            logger.debug(
-                "epoch %d loss %.4f valid recall@20 %s (%.2fs)",
-                epoch,
-                report.loss,
-                report.valid_recall_at_20,
-                seconds,
-            )
-            if progress is not None:
-                progress(report)
-            if since_best >= config.patience:
-                break
-        model.load_state_dict(best_state)
-        selection_seconds = time.perf_counter() - started
-
-        # Refit: the same training from scratch on train + valid for the chosen
-        # number of epochs; the validation pairs become training edges too.
-        graph_u, graph_i = train_u, train_i
-        refit_history: list[EpochReport] = []
-        if config.refit and valid_eval.n_users > 0:
-            graph_u = torch.cat([train_u, data.valid[0]])
-            graph_i = torch.cat([train_i, data.valid[1]])
-            adjacency = build_normalized_adjacency(graph_u, graph_i, n_users, n_items)
-            edge_ids = (
-                undirected_edge_ids(adjacency) if config.edge_dropout > 0 else None
-            )
-            sampler = NegativeSampler(graph_u, graph_i, n_items)
-            torch.manual_seed(config.seed)
-            generator = torch.Generator().manual_seed(config.seed)
-            model = NGCF(n_users, n_items, config.model)
-            optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-            for epoch in range(1, best_epoch + 1):
-                t0, cpu0 = time.perf_counter(), time.process_time()
-                loss = _run_epoch(
-                    model,
-                    optimizer,
-                    adjacency,
-                    edge_ids,
-                    sampler,
-                    (graph_u, graph_i),
-                    config,
-                    generator,
-                )
-                report = EpochReport(
-                    epoch=epoch,
-                    loss=loss,
-                    valid_recall_at_20=None,
-                    seconds=time.perf_counter() - t0,
-                    cpu_seconds=time.process_time() - cpu0,
-                    best_epoch=best_epoch,
-                    phase="refit",
-                )
-                refit_history.append(report)
-                if progress is not None:
-                    progress(report)
-
-    model.eval()
-    known_u = torch.cat([train_u, data.valid[0]])
-    known_i = torch.cat([train_i, data.valid[1]])
+        fitted = _select_and_refit(data, config, progress, clock)
+    known = [torch.cat(p) for p in zip(data.train, data.valid, strict=True)]
     test_eval = RankingEvaluator(
-        known_u, known_i, *data.test, n_items, user_batch=config.eval_user_batch
+        *known, *data.test, data.item_ids.size, user_batch=config.eval_user_batch
     )
     with torch.no_grad():
-        test_metrics = test_eval.evaluate(*model(adjacency))
-    epochs = len(history)
-    loop_seconds = sum(r.seconds for r in history)
-    metrics: dict[str, object] = {
-        "valid": best_valid,
-        "test": test_metrics,
-        "best_epoch": best_epoch,
-        "epochs": epochs,
-        "refit_epochs": len(refit_history),
-        "train_seconds_per_epoch": loop_seconds / max(epochs, 1),
-        "seconds_to_best": seconds_to_best,
-        "selection_seconds": selection_seconds,
-        "refit_seconds": sum(r.seconds for r in refit_history),
-        "train_seconds": time.perf_counter() - started,
-        # CPU time of this process: close to wall time on an idle core, and a
-        # fairer speed figure when other processes share the CPU.
-        "cpu_seconds_per_epoch": sum(r.cpu_seconds for r in history) / max(epochs, 1),
-        "cpu_seconds_to_best": cpu_to_best,
-        "cpu_seconds": time.process_time() - cpu_started,
-        "n_users": n_users,
-        "n_items": n_items,
-        "n_train": int(train_u.numel()),
-        "n_graph_edges": int(graph_u.numel()),
-        "n_valid_users": valid_eval.n_users,
-        "n_test_users": test_eval.n_users,
-        "config": config.to_dict(),
-    }
-    logger.info(
-        "NGCF best epoch %d of %d (refit: %d epochs): valid recall@20 %.4f, test "
-        "recall@20 %.4f ndcg@20 %.4f (%.2fs/epoch)",
-        best_epoch,
-        epochs,
-        len(refit_history),
-        best_valid.get(SELECTION_METRIC, float("nan")),
-        test_metrics.get("recall@20", float("nan")),
-        test_metrics.get("ndcg@20", float("nan")),
-        metrics["train_seconds_per_epoch"],
+        test_metrics = test_eval.evaluate(*fitted.model(fitted.graph.adjacency))
+    metrics = TrainMetrics(
+        **_quality_and_time(fitted, test_metrics, clock),
+        n_users=data.user_ids.size,
+        n_items=data.item_ids.size,
+        n_train=int(data.train[0].numel()),
+        n_graph_edges=int(fitted.graph.pairs[0].numel()),
+        n_valid_users=fitted.stopping.evaluator.n_users,
+        n_test_users=test_eval.n_users,
     )
-    checkpoint = make_checkpoint(
-        model,
-        adjacency,
+    _log_result(metrics)
+    checkpoint = serving_checkpoint(
+        fitted.model,
+        fitted.graph.adjacency,
         user_ids=torch.from_numpy(data.user_ids.astype(np.int64)),
         item_ids=torch.from_numpy(data.item_ids.astype(np.int64)),
-        item_degree=torch.bincount(graph_i, minlength=n_items),
+        item_degree=torch.bincount(fitted.graph.pairs[1], minlength=data.item_ids.size),
         metrics=metrics,
-        train_config=config.to_dict(),
+        train_config=config,
     )
-    history = history + refit_history
     return TrainResult(
         checkpoint=checkpoint,
         metrics=metrics,
-        history=history,
-        model=model,
+        history=fitted.history + fitted.refit_history,
+        model=fitted.model,
         align_report=align_report,
+    )
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """The result model and how it was reached."""
+
+    model: NGCF  # the refit, or the selection run's best weights
+    graph: _Graph  # the graph ``model`` was trained on
+    stopping: _EarlyStopping  # the selection run's choice
+    history: list[EpochReport]  # the selection run's epochs
+    refit_history: list[EpochReport]  # the refit's epochs ([] without one)
+    selection_seconds: float  # wall time until the selection run ended
+
+
+def _select_and_refit(
+    data: _Encoded,
+    config: TrainConfig,
+    progress: Callable[[EpochReport], None] | None,
+    clock: _Clock,
+) -> _Fitted:
+    """The selection run on train, then (with ``refit`` and valid pairs) the
+    same fit from scratch on train + valid for the best epoch count."""
+    n_users, n_items = data.user_ids.size, data.item_ids.size
+    graph = _Graph.build(*data.train, n_users, n_items, config)
+    valid_eval = RankingEvaluator(
+        *data.train, *data.valid, n_items, user_batch=config.eval_user_batch
+    )
+    if valid_eval.n_users == 0:
+        logger.warning("no validation interactions: no early stopping, last epoch kept")
+    model, history, stopping = _fit(
+        graph,
+        n_users,
+        n_items,
+        config,
+        epochs=config.max_epochs,
+        selection=valid_eval,
+        progress=progress,
+        clock=clock,
+    )
+    selection_seconds = clock.elapsed()[0]
+    refit_history: list[EpochReport] = []
+    if config.refit and valid_eval.n_users > 0:
+        # the validation pairs become training edges too
+        pairs = (torch.cat(p) for p in zip(data.train, data.valid, strict=True))
+        graph = _Graph.build(*pairs, n_users, n_items, config)
+        model, refit_history, _ = _fit(
+            graph,
+            n_users,
+            n_items,
+            config,
+            epochs=stopping.best_epoch,
+            selection=None,
+            progress=progress,
+            clock=clock,
+        )
+    return _Fitted(model, graph, stopping, history, refit_history, selection_seconds)
+
+
+def _quality_and_time(
+    fitted: _Fitted, test: dict[str, float], clock: _Clock
+) -> dict[str, object]:
+    """The TrainMetrics fields about quality and time."""
+    stopping, history, refit = fitted.stopping, fitted.history, fitted.refit_history
+    epochs = max(len(history), 1)
+    seconds, cpu_seconds = clock.elapsed()
+    selection_seconds = fitted.selection_seconds
+    return {
+        "valid": stopping.best_valid,
+        "test": test,
+        "best_epoch": stopping.best_epoch,
+        "epochs": len(history),
+        "refit_epochs": len(refit),
+        "train_seconds_per_epoch": sum(r.seconds for r in history) / epochs,
+        "seconds_to_best": stopping.to_best[0],
+        "selection_seconds": selection_seconds,
+        "refit_seconds": sum(r.seconds for r in refit),
+        "train_seconds": seconds,
+        "cpu_seconds_per_epoch": sum(r.cpu_seconds for r in history) / epochs,
+        "cpu_seconds_to_best": stopping.to_best[1],
+        "cpu_seconds": cpu_seconds,
+    }
+
+
+def _log_result(metrics: TrainMetrics) -> None:
+    logger.info(
+        "NGCF best epoch %d of %d (refit: %d epochs): valid recall@20 %.4f, test "
+        "recall@20 %.4f ndcg@20 %.4f (%.2fs/epoch)",
+        metrics.best_epoch,
+        metrics.epochs,
+        metrics.refit_epochs,
+        metrics.valid.get(SELECTION_METRIC, float("nan")),
+        metrics.test.get("recall@20", float("nan")),
+        metrics.test.get("ndcg@20", float("nan")),
+        metrics.train_seconds_per_epoch,
     )
 
 

@@ -1,7 +1,8 @@
 import pytest
 from django.test import Client
 
-from movie.models import Genre, Movie
+from movie.models import Genre, Interaction, Movie
+from tests.worlds import parity_likes
 
 
 @pytest.fixture
@@ -46,24 +47,14 @@ PARITY_MOVIES = 20
 
 @pytest.fixture(scope="session")
 def parity_checkpoint(tmp_path_factory):
-    """A small NGCF trained on a parity world: even visitors like even movie ids,
-    odd visitors odd ids (movie ids 1..20)."""
-    from pytorch_models.checkpoint import save_checkpoint
-    from pytorch_models.data import Interactions
+    """A small NGCF trained on the parity world (tests/worlds.py): even visitors
+    like even movie ids, odd visitors odd ids (movie ids 1..20)."""
     from pytorch_models.ngcf import NGCFConfig
-    from pytorch_models.training import TrainConfig, save_training_curve, train_ngcf
+    from pytorch_models.records import TrainConfig
+    from pytorch_models.training import save_training_curve, train_ngcf
+    from tests.worlds import parity_split
 
-    parts = {"train": [], "valid": [], "test": []}
-    for u in range(24):
-        liked = [m for m in range(1, PARITY_MOVIES + 1) if m % 2 == u % 2]
-        liked = liked[u % len(liked) :] + liked[: u % len(liked)]
-        parts["train"] += [(u + 1, m) for m in liked[:6]]
-        parts["valid"].append((u + 1, liked[6]))
-        parts["test"].append((u + 1, liked[7]))
-    data = [
-        Interactions.from_pairs([p[0] for p in v], [p[1] for p in v])
-        for v in parts.values()
-    ]
+    data = parity_split(24, PARITY_MOVIES, n_train=6, first_id=1)
     config = TrainConfig(
         model=NGCFConfig(embedding_dim=16, layer_sizes=(16, 16), message_dropout=0.0),
         learning_rate=0.05,
@@ -73,9 +64,7 @@ def parity_checkpoint(tmp_path_factory):
         patience=30,
     )
     result = train_ngcf(*data, config)
-    path = save_checkpoint(
-        result.checkpoint, tmp_path_factory.mktemp("ngcf") / "parity.pt"
-    )
+    path = result.checkpoint.save(tmp_path_factory.mktemp("ngcf") / "parity.pt")
     save_training_curve(result.history, path.with_suffix(".png"))
     return path
 
@@ -83,11 +72,20 @@ def parity_checkpoint(tmp_path_factory):
 @pytest.fixture
 def parity_site(db, settings, parity_checkpoint):
     """Movies 1..20 in the catalogue and the parity checkpoint in use."""
-    from movie import recommender
-
     for m in range(1, PARITY_MOVIES + 1):
         Movie.objects.create(id=m, title=f"Movie {m}", year=1990, popularity=100 - m)
     settings.NGCF_CHECKPOINT = parity_checkpoint
-    recommender.reset()
-    yield
-    recommender.reset()
+
+
+@pytest.fixture
+def parity_ratings(db):
+    """30 users; even users rate even movies, odd users odd ones (40 movies)."""
+    Movie.objects.bulk_create(Movie(id=m, title=f"M{m}") for m in range(1, 41))
+    Interaction.objects.bulk_create(
+        Interaction(
+            ml_user_id=u, movie_id=m, rating=4, timestamp=1000 + (m * 7 + u) % 40
+        )
+        for u, liked in parity_likes(30, 40, first_id=1).items()
+        for m in liked
+        if (m + u) % 5
+    )

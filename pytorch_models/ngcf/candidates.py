@@ -30,7 +30,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CandidateIndex", "default_nlist"]
+__all__ = ["CandidateIndex", "candidate_index_beside", "default_nlist"]
 
 
 def default_nlist(n_items: int) -> int:
@@ -38,7 +38,9 @@ def default_nlist(n_items: int) -> int:
     return max(1, min(n_items // 39, int(4 * math.sqrt(n_items))))
 
 
-def _faiss():  # noqa: ANN202 - imported lazily: only large catalogues need it
+def _faiss():
+    # imported on first use: only large catalogues need it, and a process that
+    # serves a small one does not pay its import time and memory
     import faiss
 
     return faiss
@@ -51,7 +53,7 @@ class CandidateIndex:
     once), deterministic, and returns item rows (0..n-1).
     """
 
-    def __init__(self, index, dim: int, nprobe: int) -> None:  # noqa: ANN001
+    def __init__(self, index, dim: int, nprobe: int) -> None:
         self.index = index
         self.dim = dim  # D of the item vectors (without the two added columns)
         self.nprobe = nprobe
@@ -109,6 +111,36 @@ class CandidateIndex:
         if index.d != dim + 2:
             raise ValueError(f"{path}: index of width {index.d}, expected {dim + 2}")
         return cls(index, dim, min(nprobe, index.nlist))
+
+
+def candidate_index_beside(
+    checkpoint: Path,
+    vectors: np.ndarray,
+    bias: np.ndarray | None,
+    *,
+    prior_weight: float,
+    nprobe: int,
+) -> CandidateIndex:
+    """The index of a checkpoint's item vectors, cached in a file beside it.
+
+    The cache is named after the prior weight (the bias is part of the indexed
+    vectors) and rebuilt when the checkpoint is newer or the cache unreadable; a
+    cache that cannot be written is only logged.
+    """
+    cache = checkpoint.with_name(f"{checkpoint.name}.prior{prior_weight:g}.ivf.faiss")
+    if cache.exists() and cache.stat().st_mtime < checkpoint.stat().st_mtime:
+        cache.unlink(missing_ok=True)
+    if cache.exists():
+        try:
+            return CandidateIndex.load(cache, vectors.shape[1], nprobe)
+        except (RuntimeError, ValueError) as exc:
+            logger.warning("rebuilding unreadable candidate index %s: %s", cache, exc)
+    index = CandidateIndex.build(vectors, bias, nprobe=nprobe)
+    try:
+        index.save(cache)
+    except OSError as exc:
+        logger.warning("could not cache the candidate index: %s", exc)
+    return index
 
 
 def _augment(vectors: np.ndarray, bias: np.ndarray | None) -> np.ndarray:

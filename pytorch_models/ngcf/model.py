@@ -37,21 +37,15 @@ class NGCFConfig:
     message_dropout: float = 0.0  # dropout on each layer's output, training only
     leaky_relu_slope: float = 0.2  # negative slope of the LeakyReLU
 
-    def to_dict(self) -> dict[str, object]:
-        """Plain-Python form, safe for ``torch.load(weights_only=True)``."""
-        return {
-            "embedding_dim": self.embedding_dim,
-            "layer_sizes": list(self.layer_sizes),
-            "message_dropout": self.message_dropout,
-            "leaky_relu_slope": self.leaky_relu_slope,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> NGCFConfig:
-        """Inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["layer_sizes"] = tuple(int(x) for x in values["layer_sizes"])  # type: ignore[union-attr]
-        return cls(**values)  # type: ignore[arg-type]
+    def __post_init__(self) -> None:
+        # asdict() of a config read back from a checkpoint or JSON gives a list
+        object.__setattr__(self, "layer_sizes", tuple(self.layer_sizes))
+        if min(self.embedding_dim, *self.layer_sizes) < 1:
+            raise ValueError("embedding_dim and every layer size must be >= 1")
+        if not 0 <= self.message_dropout < 1:
+            raise ValueError("message_dropout must be in [0, 1)")
+        if not 0 <= self.leaky_relu_slope <= 1:
+            raise ValueError("leaky_relu_slope must be in [0, 1]")
 
 
 class NGCF(nn.Module):

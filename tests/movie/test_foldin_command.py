@@ -4,22 +4,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from movie.models import Interaction, Movie
-
-
-@pytest.fixture
-def parity_ratings(db):
-    """30 users; even users rate even movies, odd users odd ones (40 movies)."""
-    Movie.objects.bulk_create(Movie(id=m, title=f"M{m}") for m in range(1, 41))
-    Interaction.objects.bulk_create(
-        Interaction(
-            ml_user_id=u, movie_id=m, rating=4, timestamp=1000 + (m * 7 + u) % 40
-        )
-        for u in range(1, 31)
-        for m in range(1, 41)
-        if m % 2 == u % 2 and (m + u) % 5
-    )
-
 
 def test_foldin_report_compares_the_four_methods(tmp_path, parity_ratings):
     out = StringIO()

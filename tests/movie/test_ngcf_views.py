@@ -2,8 +2,6 @@ import json
 
 import pytest
 
-from movie import recommender
-
 
 def click(client, *movie_ids):
     for movie_id in movie_ids:
@@ -52,7 +50,6 @@ def test_no_checkpoint_falls_back_without_error(
     visitor, parity_site, settings, tmp_path
 ):
     settings.NGCF_CHECKPOINT = tmp_path / "missing.pt"
-    recommender.reset()
     click(visitor, 1)
     response = visitor.get("/movie/ngcf/")
     assert response.status_code == 200
@@ -68,7 +65,6 @@ def test_corrupt_checkpoint_falls_back(visitor, parity_site, settings, tmp_path)
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     settings.NGCF_CHECKPOINT = bad
-    recommender.reset()
     click(visitor, 1)
     response = visitor.get("/movie/ngcf/")
     assert response.status_code == 200

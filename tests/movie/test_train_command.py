@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from movie.models import Interaction, Movie
 from pytorch_models.checkpoint import load_checkpoint
+from tests.worlds import parity_split
 
 METRIC_KEYS = {"recall@10", "recall@20", "ndcg@10", "ndcg@20", "hit@10", "precision@10"}
 
@@ -20,17 +21,15 @@ def write_tsv(path, rows, header="user_id\titem_id\ttimestamp"):
 
 @pytest.fixture
 def tsv_split(tmp_path):
-    train, valid, test = [], [], []
-    for u in range(1, 21):
-        liked = [m for m in range(1, 21) if m % 2 == u % 2]
-        liked = liked[u % 10 :] + liked[: u % 10]
-        train += [(u, m, 100 + m) for m in liked[:6]]
-        valid.append((u, liked[6], 200))
-        test.append((u, liked[7], 300))
+    parts = parity_split(20, 20, n_train=6, first_id=1)
     return {
-        "train": write_tsv(tmp_path / "train.tsv", train),
-        "valid": write_tsv(tmp_path / "valid.tsv", valid),
-        "test": write_tsv(tmp_path / "test.tsv", test),
+        name: write_tsv(
+            tmp_path / f"{name}.tsv",
+            [(u, m, 100 * (1 + k) + m) for u, m in zip(p.users, p.items, strict=True)],
+        )
+        for k, (name, p) in enumerate(
+            zip(("train", "valid", "test"), parts, strict=True)
+        )
     }
 
 

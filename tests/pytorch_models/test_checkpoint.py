@@ -1,16 +1,12 @@
 import pytest
 import torch
 
-from pytorch_models.checkpoint import (
-    FORMAT_VERSION,
-    CheckpointError,
-    load_checkpoint,
-    save_checkpoint,
-)
+from pytorch_models.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint
 from pytorch_models.data import Interactions
 from pytorch_models.graph import build_normalized_adjacency
-from pytorch_models.ngcf import NGCFConfig
-from pytorch_models.training import TrainConfig, train_ngcf
+from pytorch_models.ngcf import NGCF, NGCFConfig
+from pytorch_models.records import TrainConfig
+from pytorch_models.training import train_ngcf
 
 
 @pytest.fixture(scope="module")
@@ -34,36 +30,64 @@ def trained():
     return train, train_ngcf(train, valid, test, config)
 
 
-def test_round_trip_with_weights_only_gives_same_scores(tmp_path, trained):
-    train, result = trained
-    path = save_checkpoint(result.checkpoint, tmp_path / "sub" / "ngcf.pt")
+def test_round_trip_with_weights_only_gives_the_same_checkpoint(tmp_path, trained):
+    _, result = trained
+    path = result.checkpoint.save(tmp_path / "sub" / "ngcf.pt")
     raw = torch.load(path, weights_only=True)  # must not need pickled classes
     assert raw["format_version"] == FORMAT_VERSION
     loaded = load_checkpoint(path)
     assert loaded.model_config == result.model.config
+    assert loaded.train_config == result.checkpoint.train_config
+    assert loaded.metrics == result.metrics
     assert loaded.user_ids.dtype == torch.int64
-    assert loaded.metrics["best_epoch"] == result.metrics["best_epoch"]
+    for name in ("user_ids", "item_ids", "item_degree", "item_neighbour_embeddings"):
+        assert torch.equal(getattr(loaded, name), getattr(result.checkpoint, name))
+    for a, b in zip(
+        loaded.item_layer_embeddings,
+        result.checkpoint.item_layer_embeddings,
+        strict=True,
+    ):
+        assert torch.equal(a, b)
 
-    user_index, item_index = loaded.user_index(), loaded.item_index()
+
+def test_loaded_weights_give_the_same_scores(tmp_path, trained):
+    train, result = trained
+    loaded = load_checkpoint(result.checkpoint.save(tmp_path / "ngcf.pt"))
+    user_index = {int(raw): i for i, raw in enumerate(loaded.user_ids.tolist())}
+    item_index = {int(raw): i for i, raw in enumerate(loaded.item_ids.tolist())}
     u = torch.tensor([user_index[int(x)] for x in train.users])
     i = torch.tensor([item_index[int(x)] for x in train.items])
     adj = build_normalized_adjacency(u, i, loaded.n_users, loaded.n_items)
+    model = NGCF(loaded.n_users, loaded.n_items, loaded.model_config)
+    model.load_state_dict(loaded.state_dict)
     with torch.no_grad():
         before = torch.cat(result.model(adj), 0)
-        model = loaded.build_model()
-        after = torch.cat(model(adj), 0)
-        layers = model.layer_embeddings(adj)
+        after = torch.cat(model.eval()(adj), 0)
     torch.testing.assert_close(before, after, rtol=0, atol=0)
-    # cached per-layer item embeddings = eval-mode propagation, widths 8, 8, 4
-    assert [t.shape[1] for t in loaded.item_layer_embeddings] == [8, 8, 4]
-    for cached, layer in zip(loaded.item_layer_embeddings, layers, strict=True):
-        torch.testing.assert_close(cached, layer[loaded.n_users :])
-        assert not cached.requires_grad
-    torch.testing.assert_close(loaded.item_final_embeddings(), after[loaded.n_users :])
-    assert (
-        loaded.item_degree.tolist()
-        == torch.bincount(i, minlength=loaded.n_items).tolist()
-    )
+
+
+def test_a_file_of_the_current_version_from_earlier_code_loads(tmp_path, trained):
+    """Version-2 files written before the metrics were typed kept a copy of the
+    training config in their metrics."""
+    _, result = trained
+    path = result.checkpoint.save(tmp_path / "ngcf.pt")
+    raw = torch.load(path, weights_only=True)
+    raw["metrics"]["config"] = raw["train_config"]
+    raw["model_config"]["layer_sizes"] = list(raw["model_config"]["layer_sizes"])
+    torch.save(raw, path)
+    loaded = load_checkpoint(path)
+    assert loaded.metrics == result.metrics
+    assert loaded.model_config == result.model.config
+
+
+def test_a_file_missing_a_field_is_a_checkpoint_error(tmp_path, trained):
+    _, result = trained
+    path = result.checkpoint.save(tmp_path / "ngcf.pt")
+    raw = torch.load(path, weights_only=True)
+    del raw["item_degree"]
+    torch.save(raw, path)
+    with pytest.raises(CheckpointError, match="not a complete checkpoint"):
+        load_checkpoint(path)
 
 
 def test_loading_something_else_fails_clearly(tmp_path):
@@ -84,20 +108,3 @@ def test_unreadable_file_is_a_checkpoint_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(path)
-
-
-def test_neighbour_embeddings_by_hand():
-    from pytorch_models.checkpoint import neighbour_embeddings
-    from pytorch_models.graph import build_normalized_adjacency
-
-    # users 0 (2 items), 1 (1 item); items 0 (both users), 1 (user 0), 2 (none)
-    adjacency = build_normalized_adjacency(
-        torch.tensor([0, 0, 1]), torch.tensor([0, 1, 0]), 2, 3
-    )
-    user_final = torch.tensor([[1.0, 0.0], [0.0, 3.0]])
-    got = neighbour_embeddings(adjacency, user_final, 2)
-    root2 = 2**0.5
-    expected = torch.tensor(
-        [[root2 / 2, 3.0 / 2], [root2, 0.0], [0.0, 0.0]]  # sqrt(deg v) f_v / deg i
-    )
-    assert torch.allclose(got, expected)

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from movie.ngcf_jobs import foldin_evaluate
+from movie.recommendations.jobs import evaluate_foldin
 
 
 class Command(BaseCommand):
@@ -20,18 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=1)
 
     def handle(self, *args, **options):
-        from pytorch_models.data import DataError
-
-        if options["threads"] < 1:
-            raise CommandError("--threads must be at least 1")
         try:
-            foldin_evaluate(
+            report = evaluate_foldin(
                 out_json=Path(options["out_json"]),
                 out_markdown=Path(options["out_md"]),
                 seed=options["seed"],
                 threads=options["threads"],
                 say=self.stdout.write,
             )
-        except (DataError, ValueError, OSError) as exc:
+        except (ValueError, OSError) as exc:  # DataError is a ValueError
             raise CommandError(str(exc)) from exc
-        self.stdout.write(Path(options["out_md"]).read_text())
+        self.stdout.write(report.markdown())

@@ -4,8 +4,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from movie.ngcf_jobs import TrainJob, ngcf_train
+from movie.recommendations.jobs import TrainJob, train_ngcf
 from pytorch_models.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint
+from pytorch_models.data import DataError
 
 
 def _path(value: str | None) -> Path | None:
@@ -43,8 +44,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from pytorch_models.data import DataError
-
         out = Path(options["out"])
         if options["if_missing"] and out.exists():
             version = _format_version(out)
@@ -55,16 +54,19 @@ class Command(BaseCommand):
                 f"checkpoint {out} has format version {version}, older than "
                 f"{FORMAT_VERSION}; retraining"
             )
-        job = TrainJob(
-            out=out,
-            train=_path(options["train"]),
-            valid=_path(options["valid"]),
-            test=_path(options["test"]),
-            epochs=options["epochs"],
-            threads=options["threads"],
-            seed=options["seed"],
-            metrics_json=_path(options["metrics_json"]),
-        )
+        try:
+            job = TrainJob(
+                out=out,
+                train=_path(options["train"]),
+                valid=_path(options["valid"]),
+                test=_path(options["test"]),
+                epochs=options["epochs"],
+                threads=options["threads"],
+                seed=options["seed"],
+                metrics_json=_path(options["metrics_json"]),
+            )
+        except DataError as exc:
+            raise CommandError(str(exc)) from exc
         bar = tqdm(total=job.epochs, unit="epoch", desc="NGCF", dynamic_ncols=True)
 
         def progress(report) -> None:
@@ -77,15 +79,14 @@ class Command(BaseCommand):
             bar.update(1)
 
         try:
-            result = ngcf_train(job, progress=progress, say=self.stdout.write)
+            result = train_ngcf(job, progress=progress, say=self.stdout.write)
         except (DataError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         finally:
             bar.close()
         metrics = result.metrics
-        test = metrics["test"]
         self.stdout.write(
-            f"best epoch {metrics['best_epoch']} of {metrics['epochs']}, "
-            f"{metrics['train_seconds_per_epoch']:.3f} s/epoch; test recall@20 "
-            f"{test['recall@20']:.4f} ndcg@20 {test['ndcg@20']:.4f}"
+            f"best epoch {metrics.best_epoch} of {metrics.epochs}, "
+            f"{metrics.train_seconds_per_epoch:.3f} s/epoch; test recall@20 "
+            f"{metrics.test['recall@20']:.4f} ndcg@20 {metrics.test['ndcg@20']:.4f}"
         )

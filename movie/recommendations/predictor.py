@@ -40,6 +40,8 @@ def get_predictor() -> PredictorState:
 
 
 def _load(path: Path) -> PredictorState:
+    # torch is imported with the first recommendation, not when Django loads the
+    # views: management commands and checks that never recommend stay light
     import torch
 
     from pytorch_models.checkpoint import CheckpointError
@@ -53,9 +55,3 @@ def _load(path: Path) -> PredictorState:
         return PredictorState(None, f"the NGCF checkpoint cannot be loaded ({exc})")
     logger.info("loaded NGCF checkpoint %s", path)
     return PredictorState(predictor)
-
-
-def reset() -> None:
-    """Forget the loaded predictor (tests, or after training in-process)."""
-    with _lock:
-        _loaded.clear()

@@ -1,0 +1,32 @@
+"""The checkerboard world the recommender tests share: even users like even
+items, odd users odd items. Its answer is known (a user's withheld items are of
+the user's parity), so a model that learned anything must find it."""
+
+from pytorch_models.data import Interactions
+
+
+def parity_likes(n_users: int, n_items: int, first_id: int = 0) -> dict[int, list[int]]:
+    """User id -> the item ids of its parity (ids start at ``first_id``), each
+    user's list starting at a different item so that withheld items differ."""
+    likes = {}
+    for u in range(first_id, first_id + n_users):
+        liked = [i for i in range(first_id, first_id + n_items) if i % 2 == u % 2]
+        shift = (u // 2) % len(liked)
+        likes[u] = liked[shift:] + liked[:shift]
+    return likes
+
+
+def parity_split(
+    n_users: int, n_items: int, n_train: int, first_id: int = 0
+) -> tuple[Interactions, Interactions, Interactions]:
+    """Train, valid and test of the world: each user's first ``n_train`` liked
+    items are train, the next one valid, the one after it test."""
+    parts: tuple[list, list, list] = ([], [], [])
+    for user, liked in parity_likes(n_users, n_items, first_id).items():
+        parts[0].extend((user, i) for i in liked[:n_train])
+        parts[1].append((user, liked[n_train]))
+        parts[2].append((user, liked[n_train + 1]))
+    return tuple(
+        Interactions.from_pairs([u for u, _ in part], [i for _, i in part])
+        for part in parts
+    )
