@@ -3,6 +3,7 @@ and what the About-NGCF page shows about the served checkpoint."""
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,4 +207,16 @@ def model_card() -> dict:
         "valid": metrics.valid if metrics else {},
         "has_curve": training_curve_path() is not None,
         "finetune_epochs": settings.NGCF_FINETUNE_EPOCHS,
+        "beyond": served_beyond_accuracy(),
     }
+
+
+def served_beyond_accuracy() -> list[dict]:
+    """Beyond-accuracy metrics of the served method, per fold-in seed, from the
+    last `evaluate_foldin --graded` report ([] when there is none)."""
+    path = settings.DATA_DIR / "reports" / "foldin-graded.json"
+    try:
+        seeds = json.loads(path.read_text())["seeds"]
+        return [{"seed": s["seed"], **s["beyond"]["ungraded:served"]} for s in seeds]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
