@@ -122,3 +122,26 @@ def test_because_you_liked_names_strong_positives(visitor, parity_site):
     html = visitor.get("/movie/ngcf/").content.decode()
     assert "Because you liked" in html
     assert "Because you clicked" not in html
+
+
+def test_about_page_shows_the_served_beyond_accuracy(client, db, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    assert (
+        "How far past the blockbusters"
+        not in client.get("/movie/ngcf/about/").content.decode()
+    )
+    beyond = {
+        "lists": 188,
+        "coverage": 107,
+        "median_popularity_rank": 21.0,
+        "mean_popularity_rank": 43.8,
+        "gini": 0.974,
+        "long_tail_share": 0.219,
+        "head_share": 0.2,
+    }
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "foldin-graded.json").write_text(
+        json.dumps({"seeds": [{"seed": 0, "beyond": {"ungraded:served": beyond}}]})
+    )
+    html = client.get("/movie/ngcf/about/").content.decode()
+    assert "How far past the blockbusters" in html and "<td>107</td>" in html
