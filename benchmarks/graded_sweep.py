@@ -11,6 +11,7 @@ the ten epochs, on the graded and ungraded fold-in protocols
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 from dataclasses import replace
 
@@ -24,6 +25,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 3, 4])
     parser.add_argument("--centrings", type=float, nargs="+", default=[0.8])
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.03])
+    parser.add_argument(
+        "--centring-epochs",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="Adam steps of the per-visitor centring c_v (0: the dial as it is)",
+    )
+    parser.add_argument("--centring-priors", type=float, nargs="+", default=[1.0])
     args = parser.parse_args()
     if {0, 2} & set(args.seeds):
         parser.error("seeds 0 and 2 are the reported ones: tune on others")
@@ -41,13 +50,23 @@ def main() -> None:
     rows: dict[str, list] = {}
     for seed in args.seeds:
         run = pretrain_split(data, base, seed)
-        for c in args.centrings:
-            for lr in args.lrs:
-                graded = replace(base.graded, centring=c, learning_rate=lr)
-                r = score_split(run, stars, replace(base, graded=graded))
-                name = f"c {c:g} lr {lr:g}"
-                rows.setdefault(name, []).append(r)
-                print(f"seed {seed} {name}: {_line(r)}", flush=True)
+        grid = itertools.product(
+            args.centrings, args.lrs, args.centring_epochs, args.centring_priors
+        )
+        for c, lr, c_epochs, c_prior in grid:
+            graded = replace(
+                base.graded,
+                centring=c,
+                learning_rate=lr,
+                centring_epochs=c_epochs,
+                centring_prior=c_prior,
+            )
+            r = score_split(run, stars, replace(base, graded=graded))
+            name = f"c {c:g} lr {lr:g}"
+            if c_epochs:
+                name += f", c_v {c_epochs} steps prior {c_prior:g}"
+            rows.setdefault(name, []).append(r)
+            print(f"seed {seed} {name}: {_line(r)}", flush=True)
     print(f"\nmean over seeds {args.seeds}:")
     for name, results in rows.items():
         print(f"{name}: {_mean(results)}")

@@ -19,6 +19,7 @@ from pytorch_models.checkpoint import Checkpoint, load_checkpoint
 from pytorch_models.ngcf.candidates import CandidateIndex, candidate_index_beside
 from pytorch_models.ngcf.finetune import VisitorFeedback, finetune_visitor
 from pytorch_models.ngcf.frozen import FrozenNgcf
+from pytorch_models.ngcf.preference import fit_centring
 from pytorch_models.ngcf.ranking import (
     explain,
     most_similar,
@@ -48,6 +49,11 @@ class FinetuneConfig:
     # the popular <-> niche dial c: the neighbour term uses user vectors centred
     # by c times the mean training user (0: today's ranking, 1: fully centred)
     centring: float = 0.0
+    # Adam steps fitting the visitor's own centring c_v from the dial's value
+    # (pytorch_models.ngcf.preference); 0 serves the dial's value as it is
+    centring_epochs: int = 0
+    centring_learning_rate: float = 0.05  # Adam step size of c_v
+    centring_prior: float = 1.0  # pull of c_v back towards the dial's value
     because_count: int = 2  # clicked movies named in each explanation
     # weight of the popularity prior log(1 + training degree) added to each score;
     # 0 ranks by the NGCF score alone
@@ -145,6 +151,9 @@ class NgcfPredictor:
         # (n_items,) s_i and (D,) mu of the centring, or None before format 3
         self.neighbour_scale = _numpy_or_none(checkpoint.item_neighbour_scale)
         self.user_mean = _numpy_or_none(checkpoint.user_mean_final)
+        self.popularity_direction = (  # (n_items,) <mu, F_i>, or None
+            None if self.user_mean is None else self.model.item_final @ self.user_mean
+        )
         self.item_norms = np.linalg.norm(self.model.item_final, axis=1)  # similar()
         self.candidates = candidates  # None: rank every item exactly
 
@@ -247,11 +256,39 @@ class NgcfPredictor:
             shares = feedback.shares().astype(np.float32)
             g = shares @ self.neighbours[rows]
         c = cfg.centring if centring is None else check_centring(centring)
+        # c_v is part of the request's fine-tuning: zero epochs fit nothing
+        if cfg.centring_epochs and epochs > 0 and self.popularity_direction is not None:
+            c = self._visitor_centring(feedback, f, c, rng)
         if c and self.neighbour_scale is not None:
             scale = self.neighbour_scale[rows]
             mean_scale = scale.mean() if shares is None else shares @ scale
             g = g - (c * mean_scale) * self.user_mean
         return f + cfg.neighbour_weight * g
+
+    def _visitor_centring(
+        self, feedback: VisitorFeedback, f: np.ndarray, c0: float, rng
+    ) -> float:
+        cfg = self.config
+        sampling = self.item_degree.astype(np.float64)
+        sampling[feedback.rows] = 0.0
+        sampling[feedback.negative_rows] = 0.0
+        return fit_centring(
+            f=f,
+            rows=feedback.rows,
+            shares=feedback.shares().astype(np.float32),
+            items=self.model.item_final,
+            neighbours=self.neighbours,
+            scale=self.neighbour_scale,
+            popularity_direction=self.popularity_direction,
+            sampling=sampling / sampling.sum(),
+            neighbour_weight=cfg.neighbour_weight,
+            c0=c0,
+            epochs=cfg.centring_epochs,
+            learning_rate=cfg.centring_learning_rate,
+            prior=cfg.centring_prior,
+            num_negatives=cfg.num_negatives,
+            rng=rng,
+        )
 
     def recommend(
         self,

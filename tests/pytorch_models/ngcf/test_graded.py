@@ -107,3 +107,14 @@ def test_fine_tuning_with_own_negatives_pushes_them_down(graded):
 def test_bad_weights_are_refused(graded, bad):
     with pytest.raises(ValueError):
         graded.recommend(EVENS, weights={2: bad})
+
+
+def test_the_visitor_centring_is_fitted_only_in_the_epochs(parity_checkpoint, graded):
+    fitted = NgcfPredictor.load(parity_checkpoint, replace(GRADED, centring_epochs=10))
+    ratings = {m: 5.0 for m in EVENS}
+    same = fitted.recommend(EVENS, k=5, epochs=0, ratings=ratings)
+    assert [r.score for r in same] == [
+        r.score for r in graded.recommend(EVENS, k=5, epochs=0, ratings=ratings)
+    ]
+    tuned = fitted.recommend(EVENS, k=5, ratings=ratings)
+    assert [r.movie_id % 2 for r in tuned] == [0] * 5
