@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pytorch_models.data import Interactions  # noqa: E402
 from pytorch_models.ngcf.candidates import CandidateIndex  # noqa: E402
 from pytorch_models.ngcf.predictor import NgcfPredictor  # noqa: E402
+from pytorch_models.ngcf.signals import recency_weights  # noqa: E402
 from pytorch_models.records import TrainConfig  # noqa: E402
 from pytorch_models.training import train_ngcf  # noqa: E402
 
@@ -105,15 +106,44 @@ def draw_histories(
 
 
 def time_requests(predictor: NgcfPredictor, histories: list[list[int]]) -> list[float]:
+    """Model work per request as the site calls it: every other movie rated
+    (0.5 to 5 stars), recency weights, the last movie marked not interested."""
     ids = predictor.item_ids
     for warm in range(5):
         predictor.recommend(ids[:10].tolist(), k=10, seed=warm)
+    rng = np.random.default_rng(0)
     times = []
     for r, history in enumerate(histories):
+        stars = rng.integers(1, 11, size=len(history)) / 2
+        ratings = {m: float(s) for m, s in zip(history[::2], stars[::2], strict=False)}
+        weights = dict(zip(history, recency_weights(len(history), 10.0), strict=True))
+        liked, hidden = (
+            history[:-1] or history,
+            history[-1:] if len(history) > 1 else [],
+        )
         t0 = time.perf_counter()
-        predictor.recommend(history, k=10, epochs=10, seed=r)
+        predictor.recommend(
+            liked,
+            k=10,
+            epochs=10,
+            seed=r,
+            ratings=ratings,
+            negative_ids=hidden,
+            weights=weights,
+        )
         times.append(time.perf_counter() - t0)
     return times
+
+
+def served_config():
+    """The site's fine-tuning settings (pseudorec.settings NGCF_*)."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
+    django.setup()
+    from movie.recommendations.config import served_finetune_config
+
+    return served_finetune_config()
 
 
 def agreement_with_exact(predictor: NgcfPredictor, histories: list[list[int]]) -> str:
@@ -171,7 +201,7 @@ def main() -> None:
     )
     results = []  # (name, predictor, times)
     for path in args.checkpoint:
-        predictor = NgcfPredictor.load(path)
+        predictor = NgcfPredictor.load(path, served_config())
         # histories drawn with the training popularity (degree + 1)
         degree = predictor.item_degree.astype(np.float64) + 1.0
         histories = draw_histories(predictor, degree, args.requests, args.seed)
@@ -200,7 +230,7 @@ def main() -> None:
             data, item_p = synthetic_interactions(*SIZES[size], seed=args.seed)
             path = one_epoch_checkpoint(data, folder, f"{size}-seed{args.seed}")
             t0 = time.perf_counter()
-            predictor = NgcfPredictor.load(path)
+            predictor = NgcfPredictor.load(path, served_config())
             print(f"  loaded in {time.perf_counter() - t0:.1f}s", flush=True)
             popularity = item_p[predictor.item_ids - 1]
             histories = draw_histories(predictor, popularity, args.requests, args.seed)

@@ -121,8 +121,8 @@ class EventsView(JsonView):
             movie_id = check_movie_id(data.get("movie_id"))
         except EventError as exc:
             raise BadRequest(str(exc)) from None
-        if kind == "click" and data.get("rating") is not None:
-            raise BadRequest("a click carries no rating")
+        if kind != "rating" and data.get("rating") is not None:
+            raise BadRequest(f"a {kind.replace('_', ' ')} event carries no rating")
         event_id = None
         if data.get("event_id") is not None:
             try:
@@ -183,6 +183,7 @@ def recommendations_json(recs: recommendations.Recommendations) -> dict[str, Any
         "message": recs.message,
         "used_ids": recs.used_ids,
         "unknown_ids": recs.unknown_ids,
+        "not_interested_ids": recs.not_interested_ids,
         "recommendations": [
             {
                 "rank": item.rank,

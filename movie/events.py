@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("click", "rating", "delete")
+KINDS = ("click", "rating", "not_interested", "delete")
 # The kinds a visitor records; a delete is made by the delete services only.
-RECORDED_KINDS = ("click", "rating")
+# "not_interested": the visitor never wants this movie recommended.
+RECORDED_KINDS = ("click", "rating", "not_interested")
 RATING_MIN, RATING_MAX, RATING_STEP = 0.5, 5.0, 0.5
 # Movie ids are MovieLens item ids; the bound keeps them inside every backend's
 # unsigned 32-bit column (a larger integer is refused, never sent to the database).

@@ -20,6 +20,29 @@ class RatingForm(forms.Form):
     )
 
 
+DIAL_CHOICES = [
+    ("0.0", "most popular"),
+    ("0.5", "popular"),
+    ("0.7", "balanced"),
+    ("0.8", "personal"),
+    ("0.9", "niche"),
+    ("1.0", "most niche"),
+]
+
+
+class DialForm(forms.Form):
+    """The popular <-> niche dial: how much of the training users' shared,
+    popular direction is taken out of the neighbour term (0 keeps it all)."""
+
+    centring = forms.TypedChoiceField(
+        choices=DIAL_CHOICES, coerce=float, label="Popular ↔ niche"
+    )
+
+    @staticmethod
+    def nearest(value: float) -> str:
+        return min((c for c, _ in DIAL_CHOICES), key=lambda c: abs(float(c) - value))
+
+
 class SearchForm(forms.Form):
     # CharField refuses NUL characters (ProhibitNullCharactersValidator).
     q = forms.CharField(max_length=SEARCH_MAX_LENGTH, required=False, strip=True)

@@ -70,11 +70,12 @@ class ClickEvent(models.Model):
     class Kind(models.TextChoices):
         CLICK = "click"
         RATING = "rating"
+        NOT_INTERESTED = "not_interested"
 
     event_id = models.UUIDField(primary_key=True)
     user_key = models.CharField(max_length=80)
     movie_id = models.PositiveIntegerField()
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     rating = models.FloatField(null=True, blank=True)
     ts = models.BigIntegerField(help_text="Epoch milliseconds")
 

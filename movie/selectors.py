@@ -20,11 +20,18 @@ LEADING_ARTICLES = ("the ", "a ", "an ")
 class HistoryEntry:
     event: Event
     movie: Movie | None  # None when the movie left the catalogue
+    # what the event does for recommendations now: liked, clicked, rated,
+    # disliked, not interested, or superseded by a newer judgement of the movie
+    effect: str = ""
 
 
-def movie_list_popular() -> QuerySet[Movie]:
-    """Movies, most interacted-with first."""
-    return Movie.objects.order_by("-popularity", "id")
+def movie_list_popular(*, user_key: str | None = None) -> QuerySet[Movie]:
+    """Movies, most interacted-with first, without those the visitor marked not
+    interested."""
+    movies = Movie.objects.order_by("-popularity", "id")
+    if user_key is not None:
+        movies = movies.exclude(pk__in=signals_for(user_key=user_key).not_interested)
+    return movies
 
 
 def movie_search(*, query: str) -> QuerySet[Movie]:
@@ -65,7 +72,12 @@ def history_for(
     """The visitor's events, newest first, with their movies."""
     events = _events(user_key, limit=limit)
     movies = Movie.objects.in_bulk({e.movie_id for e in events})
-    return [HistoryEntry(event=e, movie=movies.get(e.movie_id)) for e in events]
+    # supersession depends only on newer events, all of which are in `events`
+    signals = signals_from(events)
+    return [
+        HistoryEntry(event=e, movie=movies.get(e.movie_id), effect=signals.effect(e))
+        for e in events
+    ]
 
 
 def history_sidebar(*, user_key: str | None) -> list[HistoryEntry]:
@@ -79,17 +91,74 @@ def history_event(*, user_key: str | None, event_id: uuid.UUID) -> Event | None:
 
 
 def ratings_from(events: list[Event]) -> dict[int, float]:
-    """The newest rating of each movie, from events given newest first."""
-    ratings: dict[int, float] = {}
-    for event in events:
-        if event.kind == "rating" and event.movie_id not in ratings:
-            ratings[event.movie_id] = event.rating
-    return ratings
+    """The current rating of each movie, from events given newest first (a
+    "not interested" after a rating replaces it)."""
+    return signals_from(events).ratings
 
 
 def movie_ids_from(events: list[Event]) -> list[int]:
     """Movies clicked or rated, most recent first, each once."""
     return list(dict.fromkeys(event.movie_id for event in events))
+
+
+@dataclass(frozen=True)
+class VisitorSignals:
+    """What the visitor's events say about each movie, after supersession.
+
+    A movie's judgement is its newest rating or "not interested"; a later one
+    replaces an earlier one, and a click never replaces a judgement (a click after
+    a one-star rating does not make the movie a like). A movie with clicks only
+    is a click. Its place in ``movie_ids`` is its newest event of any kind.
+    """
+
+    movie_ids: list[int]  # every movie with an event, most recent first
+    ratings: dict[int, float]  # movies whose judgement is a rating
+    not_interested: list[int]  # movies whose judgement is "not interested"
+
+    @property
+    def positive_ids(self) -> list[int]:
+        """Movies that are not marked not interested, most recent first."""
+        hidden = set(self.not_interested)
+        return [m for m in self.movie_ids if m not in hidden]
+
+    def effect(self, event: Event) -> str:
+        """What ``event`` does now: "liked", "clicked", "disliked",
+        "not interested", or "superseded" when a newer judgement replaced it."""
+        movie = event.movie_id
+        if movie in self.not_interested:
+            judged = event.kind == "not_interested"
+        elif movie in self.ratings:
+            judged = event.kind == "rating" and event.rating == self.ratings[movie]
+        else:
+            return "clicked" if event.kind == "click" else "superseded"
+        if not judged:
+            return "superseded"
+        if event.kind == "not_interested":
+            return "not interested"
+        if event.rating >= settings.NGCF_LIKED_STARS:
+            return "liked"
+        weight = next(
+            (w for lo, w in settings.NGCF_STAR_WEIGHTS if event.rating >= lo),
+            settings.NGCF_STAR_WEIGHTS[-1][1],
+        )
+        return "disliked" if weight < 0 else "rated"
+
+
+def signals_from(events: list[Event]) -> VisitorSignals:
+    """The visitor's signals from events given newest first."""
+    judgement: dict[int, Event] = {}
+    for event in events:
+        if event.kind in ("rating", "not_interested"):
+            judgement.setdefault(event.movie_id, event)
+    return VisitorSignals(
+        movie_ids=movie_ids_from(events),
+        ratings={m: e.rating for m, e in judgement.items() if e.kind == "rating"},
+        not_interested=[m for m, e in judgement.items() if e.kind == "not_interested"],
+    )
+
+
+def signals_for(*, user_key: str | None) -> VisitorSignals:
+    return signals_from(_events(user_key))
 
 
 def ratings_for(*, user_key: str | None) -> dict[int, float]:

@@ -64,7 +64,7 @@ def record_event(
     rating: object = None,
     event_id: uuid.UUID | None = None,
 ) -> Recorded:
-    """Record a click or rating of a catalogue movie.
+    """Record a click, rating or "not interested" of a catalogue movie.
 
     Raises EventError (bad kind, movie id or rating) or UnknownMovie before
     anything is published. A client's `event_id` makes retries idempotent: the same
@@ -128,6 +128,16 @@ def record_rating(
         kind="rating",
         rating=rating,
         event_id=event_id,
+    ).event
+
+
+def record_not_interested(
+    *, user_key: str, movie_id: int, event_id: uuid.UUID | None = None
+) -> Event:
+    """Record that the visitor does not want this movie: it is never recommended
+    to them again (until they delete this event) and counts as a negative."""
+    return record_event(
+        user_key=user_key, movie_id=movie_id, kind="not_interested", event_id=event_id
     ).event
 
 

@@ -26,11 +26,17 @@ urlpatterns = [
     path("genre/<slug:slug>/", views.genre_detail, name="genre"),
     path("movie/ngcf/", views.ngcf, name="ngcf"),
     path("movie/ngcf/about/", views.ngcf_about, name="ngcf-about"),
+    path("movie/ngcf/dial/", views.ngcf_dial, name="ngcf-dial"),
     path("movie/ngcf/training-curve.png", views.ngcf_curve, name="ngcf-curve"),
     path("movie/<movie_id:movie_id>/", views.movie_detail, name="detail"),
     path("movie/<movie_id:movie_id>/poster.svg", views.poster, name="poster"),
     path("movie/<movie_id:movie_id>/click/", views.movie_click, name="click"),
     path("movie/<movie_id:movie_id>/rate/", views.movie_rate, name="rate"),
+    path(
+        "movie/<movie_id:movie_id>/not-interested/",
+        views.movie_not_interested,
+        name="not-interested",
+    ),
     path("history/clear/", views.history_clear, name="history-clear"),
     path(
         "history/<uuid:event_id>/delete/",

@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from movie import api, selectors, services
-from movie.forms import RatingForm, SearchForm, SignupForm
+from movie.forms import DialForm, RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.models import Genre, Movie
 from movie.posters import poster_svg
@@ -31,6 +31,7 @@ from movie.recommendations import selectors as recommendations
 POSTER_MAX_AGE = 7 * 24 * 3600
 # The sidebar forms carry the page's path and query back only up to this length.
 MAX_NEXT_LENGTH = 500
+DIAL_SESSION_KEY = "ngcf_centring"
 
 
 def _page(request: HttpRequest, movies):
@@ -58,8 +59,14 @@ def _movie_list(
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    """Popular movies; a visitor with history also gets a "For you" row."""
+    key = visitor_key(request)
     return _movie_list(
-        request, "movie/home.html", selectors.movie_list_popular(), "Popular movies"
+        request,
+        "movie/home.html",
+        selectors.movie_list_popular(user_key=key),
+        "Popular movies",
+        for_you=recommendations.for_you_row(user_key=key, centring=_centring(request)),
     )
 
 
@@ -91,7 +98,9 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
     rating = selectors.rating_for(user_key=visitor_key(request), movie_id=movie.pk)
     form = RatingForm(initial={"rating": str(rating) if rating else "4.0"})
-    similar = recommendations.similar_movies(movie_id=movie.pk)
+    similar = recommendations.similar_movies(
+        movie_id=movie.pk, user_key=visitor_key(request)
+    )
     return render(
         request,
         "movie/detail.html",
@@ -104,8 +113,38 @@ def ngcf(request: HttpRequest) -> HttpResponse:
     """Ten NGCF recommendations, fine-tuned for this visitor inside the request."""
     key = visitor_key(request)
     watched = selectors.history_for(user_key=key)
-    recs = recommendations.recommendations_for(user_key=key, k=10, history=watched)
-    return render(request, "movie/ngcf.html", {"recs": recs, "watched": watched})
+    centring = _centring(request)
+    recs = recommendations.recommendations_for(
+        user_key=key, k=10, history=watched, centring=centring
+    )
+    dial = DialForm(initial={"centring": DialForm.nearest(centring)})
+    return render(
+        request, "movie/ngcf.html", {"recs": recs, "watched": watched, "dial": dial}
+    )
+
+
+@require_POST
+def ngcf_dial(request: HttpRequest) -> HttpResponse:
+    """Set the popular <-> niche dial; remembered in the visitor's session."""
+    form = DialForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(
+            "Choose one of the dial's positions.", content_type="text/plain"
+        )
+    request.session[DIAL_SESSION_KEY] = form.cleaned_data["centring"]
+    return redirect("movie:ngcf")
+
+
+def _centring(request: HttpRequest) -> float:
+    """The visitor's dial from the session, or the default setting."""
+    value = (
+        request.session.get(DIAL_SESSION_KEY) if hasattr(request, "session") else None
+    )
+    return (
+        value
+        if isinstance(value, float) and 0 <= value <= 1
+        else settings.NGCF_CENTRING
+    )
 
 
 @require_safe
@@ -149,6 +188,17 @@ def movie_click(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie, pk=movie_id)
     services.record_click(user_key=visitor_key_for_writing(request), movie_id=movie.pk)
     return redirect("movie:detail", movie_id=movie.pk)
+
+
+@require_POST
+def movie_not_interested(request: HttpRequest, movie_id: int) -> HttpResponse:
+    """ "Not interested": never recommend this movie again; back to where the
+    visitor was (a POST form, so it works without JS)."""
+    movie = get_object_or_404(Movie, pk=movie_id)
+    services.record_not_interested(
+        user_key=visitor_key_for_writing(request), movie_id=movie.pk
+    )
+    return redirect(_next_url(request, reverse("movie:ngcf")))
 
 
 @require_POST

@@ -18,6 +18,12 @@ On disk the checkpoint is a plain dict of tensors, lists, numbers and strings:
     item_neighbour_embeddings  (n_items, D) float32 (format version 2 on): per
                          item, the activity-weighted mean final embedding of its
                          training users (the predictor's neighbour term)
+    item_neighbour_scale (n_items,) float32 (version 3 on): per item,
+                         sum_v sqrt(deg v) / deg i over its training users, the
+                         weight of the mean user vector inside its neighbour
+                         embedding (the popular <-> niche dial's centring)
+    user_mean_final      (D,) float32 (version 3 on): the mean final embedding of
+                         the training users, a learned popularity direction
     metrics              asdict(TrainMetrics)
 
 This module only writes and reads that dict; what goes into it is computed by
@@ -44,8 +50,9 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "pseudorec-ngcf"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1 lacks item_neighbour_embeddings
+FORMAT_VERSION = 3
+# version 1 lacks item_neighbour_embeddings, versions 1 and 2 the centring arrays
+READABLE_VERSIONS = (1, 2, 3)
 # keys that files written by earlier code of a readable version carry in their
 # metrics and that TrainMetrics no longer has (the config is train_config)
 _RETIRED_METRIC_KEYS = ("config",)
@@ -71,6 +78,9 @@ class Checkpoint:
     metrics: TrainMetrics  # what training measured
     # (n_items, D), or None for a version-1 checkpoint
     item_neighbour_embeddings: torch.Tensor | None = None
+    # (n_items,) and (D,), or None before version 3
+    item_neighbour_scale: torch.Tensor | None = None
+    user_mean_final: torch.Tensor | None = None
     format_version: int = FORMAT_VERSION  # the version it was written with
 
     def save(self, path: str | Path) -> Path:

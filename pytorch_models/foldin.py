@@ -103,6 +103,10 @@ class HeldOut:
 
     revealed: dict[int, np.ndarray]  # raw user id -> revealed raw item ids
     targets: dict[int, np.ndarray]  # raw user id -> the rest of their items
+    # raw user id -> positions in the split data of the revealed and target items
+    # (same order), for per-row extras such as stars; empty when not tracked
+    revealed_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    target_rows: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def users(self) -> list[int]:
@@ -201,14 +205,18 @@ def split_heldout_users(
     held = np.sort(rng.choice(eligible, size=min(n_held, eligible.size), replace=False))
     revealed: dict[int, np.ndarray] = {}
     targets: dict[int, np.ndarray] = {}
+    revealed_rows: dict[int, np.ndarray] = {}
+    target_rows: dict[int, np.ndarray] = {}
     for user in held:
         rows = np.flatnonzero(data.users == user)
         # order by time; ties broken by item id so the protocol is deterministic
         order = rows[np.lexsort((data.items[rows], data.timestamps[rows]))]
-        revealed[int(user)] = data.items[order[: config.revealed]]
-        targets[int(user)] = data.items[order[config.revealed :]]
+        revealed_rows[int(user)] = order[: config.revealed]
+        target_rows[int(user)] = order[config.revealed :]
+        revealed[int(user)] = data.items[revealed_rows[int(user)]]
+        targets[int(user)] = data.items[target_rows[int(user)]]
     pretraining = data.take(np.flatnonzero(~np.isin(data.users, held)))
-    return pretraining, HeldOut(revealed, targets)
+    return pretraining, HeldOut(revealed, targets, revealed_rows, target_rows)
 
 
 def ranking_quality(ranked: Ranked, heldout: HeldOut, k: int) -> Quality:
@@ -321,10 +329,17 @@ def rank_popular(data: Interactions, heldout: HeldOut, k: int) -> Ranked:
     return ranked
 
 
-def rank_ease(data: Interactions, heldout: HeldOut, l2: float, k: int) -> Ranked:
+def rank_ease(
+    data: Interactions,
+    heldout: HeldOut,
+    l2: float,
+    k: int,
+    signals: dict[int, np.ndarray] | None = None,
+) -> Ranked:
     """(e): EASE item-item weights B = I - P / diag(P), P = (X^T X + l2 I)^-1,
-    from ``data``; a visitor's scores are the sum of their revealed items' rows
-    (revealed items excluded)."""
+    from ``data``; a visitor's scores are the sum of their revealed items' rows,
+    each weighted by its entry of ``signals`` (user -> one signed weight per
+    revealed item; default 1), revealed items excluded."""
     items = np.unique(data.items)
     users = np.unique(data.users)
     x = np.zeros((users.size, items.size), dtype=np.float64)
@@ -334,9 +349,10 @@ def rank_ease(data: Interactions, heldout: HeldOut, l2: float, k: int) -> Ranked
     np.fill_diagonal(weights, 0.0)
     ranked = {}
     for u in heldout.users:
-        known = heldout.revealed[u][np.isin(heldout.revealed[u], items)]
-        cols = np.searchsorted(items, known)
-        scores = weights[cols].sum(axis=0)
+        inside = np.isin(heldout.revealed[u], items)
+        cols = np.searchsorted(items, heldout.revealed[u][inside])
+        signed = np.ones(inside.sum()) if signals is None else signals[u][inside]
+        scores = signed @ weights[cols]
         scores[cols] = -np.inf
         ranked[u] = items[np.argsort(-scores, kind="stable")[:k]].tolist()
     return ranked

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from django.conf import settings
 
 from movie.models import Interaction
-from pytorch_models import foldin, training
+from pytorch_models import foldin, foldin_graded, training
 from pytorch_models.data import (
     DataError,
     Interactions,
@@ -50,17 +51,23 @@ class TrainJob:
 
 def interactions_from_database() -> Interactions:
     """The imported MovieLens ratings as positive interactions (raw ids)."""
+    return interactions_with_stars_from_database()[0]
+
+
+def interactions_with_stars_from_database() -> tuple[Interactions, np.ndarray]:
+    """The imported MovieLens ratings (raw ids) and each one's stars."""
     rows = np.array(
         Interaction.objects.order_by("id").values_list(
-            "ml_user_id", "movie_id", "timestamp"
+            "ml_user_id", "movie_id", "timestamp", "rating"
         ),
-        dtype=np.int64,
+        dtype=np.float64,
     )
     if rows.size == 0:
         raise DataError(
             "no interactions in the database: run `manage.py import_movielens` first"
         )
-    return Interactions(rows[:, 0], rows[:, 1], rows[:, 2].astype(np.float64))
+    ids = rows[:, :2].astype(np.int64)
+    return Interactions(ids[:, 0], ids[:, 1], rows[:, 2]), rows[:, 3].copy()
 
 
 def _training_data(
@@ -136,5 +143,39 @@ def evaluate_foldin(
         path.parent.mkdir(parents=True, exist_ok=True)
     data = {**report.to_dict(), "threads": threads}
     out_json.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    out_markdown.write_text(report.markdown())
+    return report
+
+
+def graded_foldin_config(seeds: tuple[int, ...]) -> foldin_graded.GradedFoldinConfig:
+    """The graded protocol comparing today's predictor with the served one."""
+    from movie.recommendations.config import served_finetune_config
+
+    return foldin_graded.GradedFoldinConfig(
+        seeds=seeds,
+        graded=served_finetune_config(),
+        half_life=settings.NGCF_HALF_LIFE_EVENTS,
+    )
+
+
+def evaluate_foldin_graded(
+    *,
+    out_json: Path,
+    out_markdown: Path,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    threads: int = 1,
+    say: Callable[[str], None] = logger.info,
+) -> foldin_graded.GradedReport:
+    """Run the graded fold-in protocol on the imported ratings and stars."""
+    if threads < 1:
+        raise DataError("--threads must be at least 1")
+    torch.set_num_threads(threads)
+    data, stars = interactions_with_stars_from_database()
+    report = foldin_graded.evaluate_graded(
+        data, stars, graded_foldin_config(seeds), say=say
+    )
+    for path in (out_json, out_markdown):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
     out_markdown.write_text(report.markdown())
     return report

@@ -44,12 +44,13 @@ def _load(path: Path) -> PredictorState:
     # views: management commands and checks that never recommend stay light
     import torch
 
+    from movie.recommendations.config import served_finetune_config
     from pytorch_models.checkpoint import CheckpointError
     from pytorch_models.ngcf.predictor import NgcfPredictor
 
     torch.set_num_threads(settings.TORCH_THREADS)
     try:
-        predictor = NgcfPredictor.load(path)
+        predictor = NgcfPredictor.load(path, served_finetune_config())
     except (CheckpointError, OSError) as exc:
         logger.error("cannot load NGCF checkpoint %s: %s", path, exc)
         return PredictorState(None, f"the NGCF checkpoint cannot be loaded ({exc})")

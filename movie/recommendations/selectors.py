@@ -3,6 +3,7 @@ and what the About-NGCF page shows about the served checkpoint."""
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +14,13 @@ from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
 from movie.selectors import (
     HistoryEntry,
+    VisitorSignals,
     history_for,
-    movie_ids_from,
     movie_list_popular,
-    ratings_from,
+    signals_for,
+    signals_from,
 )
+from pytorch_models.ngcf.signals import recency_weights
 
 
 @dataclass(frozen=True)
@@ -25,8 +28,9 @@ class RecommendedMovie:
     rank: int
     movie: Movie
     score: float | None  # None for the popularity fallback
-    because: list[Movie]  # clicked movies that contributed most
+    because: list[Movie]  # the visitor's movies nearest to it
     rating: float | None  # the visitor's own rating, if any
+    liked: bool = False  # every movie in `because` was rated as a strong positive
 
 
 @dataclass(frozen=True)
@@ -36,18 +40,26 @@ class Recommendations:
     message: str  # why the fallback was used, or ""
     used_ids: list[int]  # history movie ids the model used
     unknown_ids: list[int]  # history movie ids the model does not know
+    not_interested_ids: list[int] = ()  # never shown to this visitor
 
 
 def recommendations_for_movies(
-    *, movie_ids: list[int], k: int = 10, ratings: dict[int, float] | None = None
+    *,
+    movie_ids: list[int],
+    k: int = 10,
+    ratings: dict[int, float] | None = None,
+    not_interested: list[int] = (),
+    centring: float | None = None,
 ) -> Recommendations:
-    """NGCF recommendations for a history of movie ids (most recent first), or
-    popular movies with the reason when NGCF cannot answer."""
+    """NGCF recommendations for a history of movie ids (most recent first, with
+    the visitor's current ratings and "not interested" movies), or popular movies
+    with the reason when NGCF cannot answer. Not-interested movies never appear."""
     ratings = ratings or {}
-    if not movie_ids:
+    hidden = list(not_interested)
+    if not movie_ids and not hidden:
         return _popular(
             k,
-            movie_ids,
+            [],
             ratings,
             "You have no history yet: here are "
             "the most popular movies. Click posters to get your own.",
@@ -56,28 +68,40 @@ def recommendations_for_movies(
     if state.predictor is None:
         return _popular(
             k,
-            movie_ids,
+            [*movie_ids, *hidden],
             ratings,
             f"Recommendations are unavailable "
             f"({state.problem}): here are the most popular movies.",
         )
+    recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
     result = state.predictor.recommend(
         movie_ids,
         k=k,
         epochs=settings.NGCF_FINETUNE_EPOCHS,
         seed=zlib.crc32(",".join(map(str, sorted(movie_ids))).encode()),
+        ratings=ratings,
+        negative_ids=hidden,
+        weights=dict(zip(movie_ids, recency.tolist(), strict=True)),
+        centring=centring,
     )
-    if not result:
+    if not result or not result.positive_ids:
         return _popular(
             k,
-            movie_ids,
+            [*movie_ids, *hidden],
             ratings,
-            "None of the movies in your history "
+            "None of the movies you liked or clicked "
             "is known to the model yet: here are the most popular movies.",
             unknown_ids=result.unknown_ids,
         )
+    return _ngcf_items(result, ratings, hidden)
+
+
+def _ngcf_items(
+    result, ratings: dict[int, float], hidden: list[int]
+) -> Recommendations:
     wanted = {r.movie_id for r in result} | {m for r in result for m in r.because}
     movies = Movie.objects.in_bulk(wanted)
+    liked = settings.NGCF_LIKED_STARS
     items = [
         RecommendedMovie(
             rank=rank,
@@ -85,10 +109,14 @@ def recommendations_for_movies(
             score=r.score,
             because=[movies[m] for m in r.because if m in movies],
             rating=ratings.get(r.movie_id),
+            liked=bool(r.because)
+            and all(ratings.get(m, 0) >= liked for m in r.because),
         )
         for rank, r in enumerate((r for r in result if r.movie_id in movies), start=1)
     ]
-    return Recommendations(items, "ngcf", "", result.used_ids, result.unknown_ids)
+    return Recommendations(
+        items, "ngcf", "", result.used_ids, result.unknown_ids, hidden
+    )
 
 
 def _popular(
@@ -107,24 +135,56 @@ def _popular(
 
 
 def recommendations_for(
-    *, user_key: str | None, k: int = 10, history: list[HistoryEntry] | None = None
+    *,
+    user_key: str | None,
+    k: int = 10,
+    history: list[HistoryEntry] | None = None,
+    centring: float | None = None,
 ) -> Recommendations:
-    """Recommendations for the visitor's own clicks and ratings (`history`, newest
-    first, when the caller already read it)."""
+    """Recommendations for the visitor's own history (`history`, newest first,
+    when the caller already read it) at the dial's ``centring`` (None: default)."""
     if history is None:
         history = history_for(user_key=user_key)
-    events = [entry.event for entry in history]
+    signals = signals_from([entry.event for entry in history])
+    return recommendations_for_signals(signals=signals, k=k, centring=centring)
+
+
+def recommendations_for_signals(
+    *, signals: VisitorSignals, k: int = 10, centring: float | None = None
+) -> Recommendations:
     return recommendations_for_movies(
-        movie_ids=movie_ids_from(events), k=k, ratings=ratings_from(events)
+        movie_ids=signals.positive_ids,
+        k=k,
+        ratings=signals.ratings,
+        not_interested=signals.not_interested,
+        centring=centring,
     )
 
 
-def similar_movies(*, movie_id: int, k: int = 8) -> list[Movie]:
-    """Movies nearest to this one in the NGCF item embeddings ([] without model)."""
+def for_you_row(
+    *, user_key: str | None, k: int = 6, centring: float | None = None
+) -> list[RecommendedMovie]:
+    """Six NGCF picks for the home page; [] without history or without NGCF."""
+    signals = signals_for(user_key=user_key)
+    if not signals.positive_ids:
+        return []
+    recs = recommendations_for_signals(signals=signals, k=k, centring=centring)
+    return recs.items if recs.source == "ngcf" else []
+
+
+def similar_movies(
+    *, movie_id: int, k: int = 8, user_key: str | None = None
+) -> list[Movie]:
+    """Movies nearest to this one in the NGCF item embeddings ([] without model),
+    without those the visitor marked not interested."""
     predictor = get_predictor().predictor
     if predictor is None:
         return []
-    ids = [m for m, _ in predictor.similar(movie_id, k)]
+    hidden = set(signals_for(user_key=user_key).not_interested)
+    ids = [
+        m for m, _ in predictor.similar(movie_id, k + len(hidden)) if m not in hidden
+    ]
+    ids = ids[:k]
     movies = Movie.objects.in_bulk(ids)
     return [movies[m] for m in ids if m in movies]
 
@@ -147,4 +207,16 @@ def model_card() -> dict:
         "valid": metrics.valid if metrics else {},
         "has_curve": training_curve_path() is not None,
         "finetune_epochs": settings.NGCF_FINETUNE_EPOCHS,
+        "beyond": served_beyond_accuracy(),
     }
+
+
+def served_beyond_accuracy() -> list[dict]:
+    """Beyond-accuracy metrics of the served method, per fold-in seed, from the
+    last `evaluate_foldin --graded` report ([] when there is none)."""
+    path = settings.DATA_DIR / "reports" / "foldin-graded.json"
+    try:
+        seeds = json.loads(path.read_text())["seeds"]
+        return [{"seed": s["seed"], **s["beyond"]["ungraded:served"]} for s in seeds]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -9,7 +9,7 @@ one predictor serves many threads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +17,17 @@ import numpy as np
 
 from pytorch_models.checkpoint import Checkpoint, load_checkpoint
 from pytorch_models.ngcf.candidates import CandidateIndex, candidate_index_beside
-from pytorch_models.ngcf.finetune import finetune_visitor
+from pytorch_models.ngcf.finetune import VisitorFeedback, finetune_visitor
 from pytorch_models.ngcf.frozen import FrozenNgcf
+from pytorch_models.ngcf.preference import fit_centring
 from pytorch_models.ngcf.ranking import (
     explain,
     most_similar,
     rank_candidates,
     rank_exact,
+    top_k,
 )
+from pytorch_models.ngcf.signals import GradedSignals, signed_weights
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,19 @@ class FinetuneConfig:
     learning_rate: float = 2e-3  # Adam step size; larger steps forget the warm start
     num_negatives: int = 4  # sampled negatives per clicked item and epoch
     l2_weight: float = 1e-5  # L2 penalty on the visitor's E0 row, as in training
+    # how clicks, stars and "not interested" become signed weights; the default
+    # treats every movie as a click
+    signals: GradedSignals = GradedSignals()
+    # weight of the (positive, own negative) pairs in the fine-tuning loss
+    own_negative_weight: float = 1.0
+    # the popular <-> niche dial c: the neighbour term uses user vectors centred
+    # by c times the mean training user (0: today's ranking, 1: fully centred)
+    centring: float = 0.0
+    # Adam steps fitting the visitor's own centring c_v from the dial's value
+    # (pytorch_models.ngcf.preference); 0 serves the dial's value as it is
+    centring_epochs: int = 0
+    centring_learning_rate: float = 0.05  # Adam step size of c_v
+    centring_prior: float = 1.0  # pull of c_v back towards the dial's value
     because_count: int = 2  # clicked movies named in each explanation
     # weight of the popularity prior log(1 + training degree) added to each score;
     # 0 ranks by the NGCF score alone
@@ -56,13 +72,21 @@ class FinetuneConfig:
             raise ValueError("num_negatives must be >= 1 and because_count >= 0")
         if min(self.candidate_count, self.candidate_nprobe) < 1:
             raise ValueError("candidate_count and candidate_nprobe must be >= 1")
+        check_centring(self.centring)
+
+
+def check_centring(value: float) -> float:
+    """The dial's value, or ValueError unless it is a number from 0 to 1."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("centring must be from 0 to 1")
+    return float(value)
 
 
 @dataclass(frozen=True)
 class Recommendation:
     movie_id: int  # raw item id, as in the data
     score: float  # <e_u, e_i> after fine-tuning
-    because: tuple[int, ...]  # clicked movie ids that contributed most
+    because: tuple[int, ...]  # the visitor's positive movie ids nearest to it
 
 
 class RecommendationList(list):
@@ -74,10 +98,14 @@ class RecommendationList(list):
         *,
         used_ids: Sequence[int] = (),
         unknown_ids: Sequence[int] = (),
+        positive_ids: Sequence[int] = (),
+        negative_ids: Sequence[int] = (),
     ) -> None:
         super().__init__(items)
         self.used_ids = list(used_ids)  # input ids the model knows, each once
         self.unknown_ids = list(unknown_ids)  # input ids the model does not know
+        self.positive_ids = list(positive_ids)  # used ids that counted as liked
+        self.negative_ids = list(negative_ids)  # used ids that counted as disliked
 
 
 class NgcfPredictor:
@@ -120,6 +148,12 @@ class NgcfPredictor:
             if neighbours is not None and config.neighbour_weight
             else None
         )
+        # (n_items,) s_i and (D,) mu of the centring, or None before format 3
+        self.neighbour_scale = _numpy_or_none(checkpoint.item_neighbour_scale)
+        self.user_mean = _numpy_or_none(checkpoint.user_mean_final)
+        self.popularity_direction = (  # (n_items,) <mu, F_i>, or None
+            None if self.user_mean is None else self.model.item_final @ self.user_mean
+        )
         self.item_norms = np.linalg.norm(self.model.item_final, axis=1)  # similar()
         self.candidates = candidates  # None: rank every item exactly
 
@@ -158,24 +192,103 @@ class NgcfPredictor:
             (known if raw in self._index else unknown).setdefault(raw, None)
         return list(known), list(unknown)
 
+    def _rows(self, movie_ids: Sequence[int]) -> np.ndarray:
+        return np.fromiter((self._index[m] for m in movie_ids), dtype=np.int64)
+
+    def feedback(
+        self,
+        known: Sequence[int],
+        *,
+        ratings: Mapping[int, float] | None = None,
+        negative_ids: Iterable[int] = (),
+        weights: Mapping[int, float] | None = None,
+    ) -> tuple[VisitorFeedback, list[int], list[int]]:
+        """The visitor's signed signals as fine-tuning input, and which of the
+        ``known`` ids counted as positives and as negatives."""
+        for value in (weights or {}).values():
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError("weights must be finite and > 0")
+        signed = signed_weights(
+            known,
+            self.config.signals,
+            ratings=ratings,
+            negative_ids=frozenset(int(m) for m in negative_ids),
+            weights=weights,
+        )
+        positive = [m for m, w in zip(known, signed, strict=True) if w > 0]
+        negative = [m for m, w in zip(known, signed, strict=True) if w < 0]
+        pos_w, neg_w = signed[signed > 0], -signed[signed < 0]
+        feedback = VisitorFeedback(
+            rows=self._rows(positive),
+            weights=None if np.all(pos_w == 1.0) else pos_w,
+            negative_rows=self._rows(negative),
+            negative_weights=neg_w,
+        )
+        return feedback, positive, negative
+
     def visitor_vector(
-        self, rows: np.ndarray, epochs: int, rng: np.random.Generator
+        self,
+        feedback: VisitorFeedback,
+        epochs: int,
+        rng: np.random.Generator,
+        centring: float | None = None,
     ) -> np.ndarray:
         """What items are scored against: the fine-tuned node's final embedding
-        plus the weighted neighbour term (when the checkpoint has one)."""
+        plus the weighted neighbour term g = sum_j a_j (G_j - c s_j mu)."""
         cfg = self.config
         f = finetune_visitor(
             self.model,
-            rows,
+            feedback,
             epochs,
             rng,
             learning_rate=cfg.learning_rate,
             num_negatives=cfg.num_negatives,
             l2_weight=cfg.l2_weight,
+            own_negative_weight=cfg.own_negative_weight,
         )
-        if self.neighbours is not None:
-            f = f + cfg.neighbour_weight * self.neighbours[rows].mean(axis=0)
-        return f
+        if self.neighbours is None:
+            return f
+        rows = feedback.rows
+        if feedback.weights is None:
+            g = self.neighbours[rows].mean(axis=0)
+            shares = None
+        else:
+            shares = feedback.shares().astype(np.float32)
+            g = shares @ self.neighbours[rows]
+        c = cfg.centring if centring is None else check_centring(centring)
+        # c_v is part of the request's fine-tuning: zero epochs fit nothing
+        if cfg.centring_epochs and epochs > 0 and self.popularity_direction is not None:
+            c = self._visitor_centring(feedback, f, c, rng)
+        if c and self.neighbour_scale is not None:
+            scale = self.neighbour_scale[rows]
+            mean_scale = scale.mean() if shares is None else shares @ scale
+            g = g - (c * mean_scale) * self.user_mean
+        return f + cfg.neighbour_weight * g
+
+    def _visitor_centring(
+        self, feedback: VisitorFeedback, f: np.ndarray, c0: float, rng
+    ) -> float:
+        cfg = self.config
+        sampling = self.item_degree.astype(np.float64)
+        sampling[feedback.rows] = 0.0
+        sampling[feedback.negative_rows] = 0.0
+        return fit_centring(
+            f=f,
+            rows=feedback.rows,
+            shares=feedback.shares().astype(np.float32),
+            items=self.model.item_final,
+            neighbours=self.neighbours,
+            scale=self.neighbour_scale,
+            popularity_direction=self.popularity_direction,
+            sampling=sampling / sampling.sum(),
+            neighbour_weight=cfg.neighbour_weight,
+            c0=c0,
+            epochs=cfg.centring_epochs,
+            learning_rate=cfg.centring_learning_rate,
+            prior=cfg.centring_prior,
+            num_negatives=cfg.num_negatives,
+            rng=rng,
+        )
 
     def recommend(
         self,
@@ -183,47 +296,79 @@ class NgcfPredictor:
         k: int = 10,
         epochs: int = 10,
         seed: int = 0,
+        *,
+        ratings: Mapping[int, float] | None = None,
+        negative_ids: Iterable[int] = (),
+        weights: Mapping[int, float] | None = None,
+        centring: float | None = None,
     ) -> RecommendationList:
-        """The k best movies for a visitor who clicked `movie_ids`, best first.
+        """The k best movies for a visitor, best first.
 
-        Clicked movies are excluded; ids the model does not know are skipped and
-        listed in `.unknown_ids`. Deterministic for a given seed.
+        ``movie_ids`` are the visitor's movies (clicked unless ``ratings`` gives
+        their stars), ``negative_ids`` movies marked not interested, ``weights``
+        optional per-movie weights (recency) and ``centring`` the popular <->
+        niche dial (None: the config's). Every movie of the visitor is excluded;
+        ids the model does not know are skipped and listed in ``.unknown_ids``.
+        Called with ``movie_ids`` alone it treats every movie as a click.
+        Deterministic for a given seed.
         """
-        known, unknown = self._split_known(movie_ids)
+        negative_ids = list(negative_ids)
+        known, unknown = self._split_known([*movie_ids, *negative_ids])
         if unknown:
             logger.info("skipped %d movie ids the model does not know", len(unknown))
         if not known or k <= 0:
             return RecommendationList(used_ids=known, unknown_ids=unknown)
-        rows = np.fromiter((self._index[m] for m in known), dtype=np.int64)
-        f = self.visitor_vector(rows, epochs, np.random.default_rng(seed))
-        items = self.model.item_final
-        if self.candidates is not None:
-            top, scores = rank_candidates(
-                self.candidates,
-                items,
-                f,
-                self.prior,
-                rows,
-                k,
-                self.config.candidate_count,
-            )
+        feedback, positive, negative = self.feedback(
+            known, ratings=ratings, negative_ids=negative_ids, weights=weights
+        )
+        exclude = self._rows(known)
+        if not positive:
+            top, scores = top_k(self._popularity_without(exclude), k)
+            reasons = np.zeros((len(top), 0), dtype=np.int64)
         else:
-            top, scores = rank_exact(items, f, self.prior, rows, k)
-        because = explain(items, top, rows, min(self.config.because_count, len(rows)))
+            rng = np.random.default_rng(seed)
+            f = self.visitor_vector(feedback, epochs, rng, centring)
+            top, scores = self._rank(f, exclude, k)
+            count = min(self.config.because_count, len(positive))
+            reasons = explain(self.model.item_final, top, feedback.rows, count)
         return RecommendationList(
             (
                 Recommendation(
                     movie_id=int(self.item_ids[row]),
                     score=float(score),
-                    because=tuple(known[j] for j in reasons),
+                    because=tuple(positive[j] for j in because),
                 )
-                for row, score, reasons in zip(
-                    top.tolist(), scores.tolist(), because.tolist(), strict=True
+                for row, score, because in zip(
+                    top.tolist(), scores.tolist(), reasons.tolist(), strict=True
                 )
             ),
             used_ids=known,
             unknown_ids=unknown,
+            positive_ids=positive,
+            negative_ids=negative,
         )
+
+    def _rank(
+        self, f: np.ndarray, exclude: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        items = self.model.item_final
+        if self.candidates is not None:
+            return rank_candidates(
+                self.candidates,
+                items,
+                f,
+                self.prior,
+                exclude,
+                k,
+                self.config.candidate_count,
+            )
+        return rank_exact(items, f, self.prior, exclude, k)
+
+    def _popularity_without(self, exclude: np.ndarray) -> np.ndarray:
+        """Scores log(1 + deg i) for a visitor with no positive: popular movies."""
+        scores = np.log1p(self.item_degree.astype(np.float32))
+        scores[exclude] = -np.inf
+        return scores
 
     def similar(self, movie_id: int, k: int = 10) -> list[tuple[int, float]]:
         """Movies nearest to `movie_id` by cosine of their final embeddings."""
@@ -235,3 +380,7 @@ class NgcfPredictor:
             (int(self.item_ids[i]), float(c))
             for i, c in zip(top.tolist(), cosines.tolist(), strict=True)
         ]
+
+
+def _numpy_or_none(tensor) -> np.ndarray | None:
+    return None if tensor is None else tensor.float().numpy()

@@ -9,7 +9,23 @@ from pytorch_models.checkpoint import Checkpoint
 from pytorch_models.ngcf.model import NGCF
 from pytorch_models.records import TrainConfig, TrainMetrics
 
-__all__ = ["neighbour_embeddings", "serving_checkpoint"]
+__all__ = ["neighbour_embeddings", "neighbour_scale", "serving_checkpoint"]
+
+
+def _user_edges(
+    adjacency: torch.Tensor, n_users: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per training edge its user and item index, then the user and item degrees,
+    from the (N, N) CSR graph with users first (only its pattern is used)."""
+    crow = adjacency.crow_indices()
+    cols = adjacency.col_indices()
+    user_edges = int(crow[n_users])
+    user_degree = crow[1 : n_users + 1] - crow[:n_users]
+    users = torch.repeat_interleave(torch.arange(n_users), user_degree)
+    items = cols[:user_edges] - n_users
+    n_items = adjacency.shape[0] - n_users
+    item_degree = torch.bincount(items, minlength=n_items).clamp(min=1)
+    return users, items, user_degree, item_degree
 
 
 @torch.no_grad()
@@ -18,23 +34,31 @@ def neighbour_embeddings(
 ) -> torch.Tensor:
     """(n_items, D): per item, ``sum_v sqrt(deg v) f_v / deg i`` over its users v.
 
-    ``adjacency`` is the (N, N) CSR graph with users first; only its pattern is
-    used. Weighting users by the square root of their activity gives users with
-    more evidence more say; fold-in chose this over plain and degree-normalised
-    means (docs/BENCHMARKS.md, fold-in sweep).
+    Weighting users by the square root of their activity gives users with more
+    evidence more say; fold-in chose this over plain and degree-normalised means
+    (docs/BENCHMARKS.md, fold-in sweep).
     """
-    crow = adjacency.crow_indices()
-    cols = adjacency.col_indices()
-    user_edges = int(crow[n_users])
-    user_degree = crow[1 : n_users + 1] - crow[:n_users]
-    users = torch.repeat_interleave(torch.arange(n_users), user_degree)
-    items = cols[:user_edges] - n_users
-    n_items = adjacency.shape[0] - n_users
+    users, items, user_degree, item_degree = _user_edges(adjacency, n_users)
     weight = user_degree.to(user_final.dtype).sqrt()[users].unsqueeze(1)
-    total = torch.zeros(n_items, user_final.shape[1], dtype=user_final.dtype)
+    total = torch.zeros(
+        item_degree.numel(), user_final.shape[1], dtype=user_final.dtype
+    )
     total.index_add_(0, items, user_final[users] * weight)
-    item_degree = torch.bincount(items, minlength=n_items).clamp(min=1)
     return (total / item_degree.unsqueeze(1).to(total.dtype)).contiguous()
+
+
+@torch.no_grad()
+def neighbour_scale(adjacency: torch.Tensor, n_users: int) -> torch.Tensor:
+    """(n_items,) s_i = sum_v sqrt(deg v) / deg i over item i's training users.
+
+    The neighbour embedding G_i is linear in the user vectors, so centring every
+    user vector by c * mu changes G_i by exactly -c * s_i * mu: the centring can
+    be applied per request, for any c, from G, s and mu.
+    """
+    users, items, user_degree, item_degree = _user_edges(adjacency, n_users)
+    total = torch.zeros(item_degree.numel(), dtype=torch.float64)
+    total.index_add_(0, items, user_degree.to(torch.float64).sqrt()[users])
+    return (total / item_degree).float()
 
 
 @torch.no_grad()
@@ -73,4 +97,6 @@ def serving_checkpoint(
         item_neighbour_embeddings=neighbour_embeddings(
             adjacency, user_final, model.n_users
         ),
+        item_neighbour_scale=neighbour_scale(adjacency, model.n_users),
+        user_mean_final=user_final.mean(dim=0).float().contiguous(),
     )

@@ -30,7 +30,8 @@ def test_visitor_journey(site, new_visitor):
     for n, movie_id in enumerate(CLICKED):
         # Visitors click posters and titles alike; both record the click.
         name = f"Poster of {title(movie_id)}" if n % 2 else title(movie_id)
-        page.get_by_role("button", name=name, exact=True).click()
+        # the For-you row may show it too, above the popular grid
+        page.get_by_role("button", name=name, exact=True).first.click()
         expect(page).to_have_url(f"{site.url}/movie/{movie_id}/")
         expect(page.get_by_role("heading", level=1)).to_have_text(title(movie_id))
         if movie_id != CLICKED[-1]:
@@ -46,7 +47,8 @@ def test_visitor_journey(site, new_visitor):
     recs = page.locator("ol.recs > li")
     expect(recs).to_have_count(10)
     shown = [
-        movie_id_of(rec.locator("form").get_attribute("action")) for rec in recs.all()
+        movie_id_of(rec.locator("form").first.get_attribute("action"))
+        for rec in recs.all()
     ]
     assert len(set(shown)) == 10
     assert not set(shown) & set(CLICKED)
@@ -99,3 +101,29 @@ def test_visitor_journey(site, new_visitor):
     expect(page.locator("aside")).to_contain_text("Nothing yet")
 
     assert me.offsite == other.offsite == []
+
+
+def test_not_interested_movie_never_comes_back(site, new_visitor):
+    """Mark the first recommendation "Not interested" (a plain form, JS or not):
+    it leaves the list, the For-you row and the popular grid, and the sidebar
+    lists it."""
+    me = new_visitor(DESKTOP)
+    page = me.open("/")
+    for movie_id in CLICKED[:3]:
+        page.get_by_role("button", name=title(movie_id), exact=True).first.click()
+        page.get_by_role("link", name="PseudoRec").click()
+    page.get_by_role("link", name="For you").click()
+    first = page.locator("ol.recs > li").first
+    hidden = movie_id_of(first.locator("form").first.get_attribute("action"))
+    first.get_by_role("button", name=f"Not interested in {title(hidden)}").click()
+    expect(page).to_have_url(f"{site.url}/movie/ngcf/")
+    expect(page.locator("ol.recs > li")).to_have_count(10)
+    shown = [
+        movie_id_of(rec.locator("form").first.get_attribute("action"))
+        for rec in page.locator("ol.recs > li").all()
+    ]
+    assert hidden not in shown
+    expect(page.locator(".sidebar")).to_contain_text("not interested")
+    page.get_by_role("link", name="PseudoRec").click()
+    expect(page.get_by_role("heading", name="For you")).to_be_visible()
+    expect(page.get_by_role("button", name=title(hidden), exact=True)).to_have_count(0)

@@ -6,7 +6,7 @@ import torch
 from django.core.management import CommandError, call_command
 
 from movie.models import Interaction, Movie
-from pytorch_models.checkpoint import load_checkpoint
+from pytorch_models.checkpoint import FORMAT_VERSION, load_checkpoint
 from tests.worlds import parity_split
 
 METRIC_KEYS = {"recall@10", "recall@20", "ndcg@10", "ndcg@20", "hit@10", "precision@10"}
@@ -87,7 +87,8 @@ def test_if_missing_replaces_a_checkpoint_of_an_older_format(
 ):
     old = torch.load(parity_checkpoint, weights_only=True)
     old["format_version"] = 1
-    del old["item_neighbour_embeddings"]
+    for key in ("item_neighbour_embeddings", "item_neighbour_scale", "user_mean_final"):
+        del old[key]
     torch.save(old, tmp_path / "model.pt")
     Movie.objects.bulk_create(Movie(id=m, title=f"M{m}") for m in range(1, 25))
     Interaction.objects.bulk_create(
@@ -97,9 +98,9 @@ def test_if_missing_replaces_a_checkpoint_of_an_older_format(
         if (m + u) % 3
     )
     output = train(tmp_path, if_missing=True, epochs=2)
-    assert "format version 1, older than 2; retraining" in output
+    assert f"format version 1, older than {FORMAT_VERSION}; retraining" in output
     loaded = load_checkpoint(tmp_path / "model.pt")
-    assert loaded.format_version == 2 and loaded.n_users == 15
+    assert loaded.format_version == FORMAT_VERSION and loaded.n_users == 15
     assert loaded.item_neighbour_embeddings is not None
     # and now it is current: kept
     assert "not retraining" in train(tmp_path, if_missing=True)

@@ -208,3 +208,25 @@ def test_clicks_while_the_broker_is_down_are_kept_and_delivered_once(
     # A send that timed out while the broker came back may have landed after all
     # and been sent again (at-least-once); the store kept one copy.
     assert stats.processed >= sum(len(v) for v in sent.values())
+
+
+def test_not_interested_travels_like_every_other_event(
+    transactional_db, catalogue, stack_settings, kafka_config, dynamodb_store
+):
+    """HTTP -> outbox -> Kafka -> consumer -> DynamoDB, and back as a signal."""
+    from movie.selectors import signals_for
+
+    breaker.reset()
+    (client,) = visitors(1)
+    post_click(client, 50)
+    response = client.post(
+        "/api/events",
+        {"movie_id": 100, "kind": "not_interested"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    user_key = response.json()["user_key"]
+    consume_until_idle(kafka_config, dynamodb_store)
+    stored = dynamodb_store.history(user_key)
+    assert [e.kind for e in stored] == ["not_interested", "click"]
+    assert signals_for(user_key=user_key).not_interested == [100]

@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 
 from pytorch_models.checkpoint import load_checkpoint
-from pytorch_models.ngcf.finetune import finetune_visitor, sample_unclicked
+from pytorch_models.ngcf.finetune import (
+    VisitorFeedback,
+    finetune_visitor,
+    sample_unclicked,
+)
 from pytorch_models.ngcf.frozen import FrozenNgcf
 
 
@@ -18,7 +22,7 @@ def test_fine_tuning_moves_towards_the_clicks(frozen):
     def margin(epochs):
         f = finetune_visitor(
             frozen,
-            rows,
+            VisitorFeedback(rows),
             epochs,
             np.random.default_rng(0),
             learning_rate=2e-3,
@@ -36,7 +40,13 @@ def test_fine_tuning_moves_towards_the_clicks(frozen):
 def test_without_epochs_the_node_is_its_warm_start(frozen):
     rows = np.array([1, 5])
     f = finetune_visitor(
-        frozen, rows, 0, None, learning_rate=1.0, num_negatives=1, l2_weight=0.0
+        frozen,
+        VisitorFeedback(rows),
+        0,
+        None,
+        learning_rate=1.0,
+        num_negatives=1,
+        l2_weight=0.0,
     )
     width = frozen.slices[0].stop
     np.testing.assert_allclose(f[:width], frozen.item_final[rows, :width].mean(0))

@@ -87,6 +87,7 @@ def test_similar_movies_share_parity(predictor):
 def test_visitor_vector_adds_the_weighted_neighbour_term(parity_checkpoint):
     from dataclasses import replace
 
+    from pytorch_models.ngcf.finetune import VisitorFeedback
     from pytorch_models.ngcf.predictor import FinetuneConfig
 
     base = FinetuneConfig()
@@ -95,8 +96,9 @@ def test_visitor_vector_adds_the_weighted_neighbour_term(parity_checkpoint):
     rows = np.array([list(mixed.item_ids).index(m) for m in (1, 3, 5)])
     neighbours = load_checkpoint(parity_checkpoint).item_neighbour_embeddings
     g = neighbours.numpy()[rows].mean(axis=0)
-    f_alone = alone.visitor_vector(rows, 10, np.random.default_rng(0))
-    f_mixed = mixed.visitor_vector(rows, 10, np.random.default_rng(0))
+    feedback = VisitorFeedback(rows)
+    f_alone = alone.visitor_vector(feedback, 10, np.random.default_rng(0))
+    f_mixed = mixed.visitor_vector(feedback, 10, np.random.default_rng(0))
     np.testing.assert_allclose(f_mixed, f_alone + 2 * g, rtol=1e-5, atol=1e-6)
     # the neighbours of odd movies are odd visitors: the term keeps the parity
     recs = NgcfPredictor.load(
