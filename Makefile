@@ -44,6 +44,16 @@ db: install
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input -v0
 
+# The Korean catalogue: locale/ko/LC_MESSAGES/django.po, edited by hand, compiled
+# to django.mo (committed, so the site runs without GNU gettext; a test checks the
+# two agree). After changing page strings: `make messages`, translate, commit.
+.PHONY: messages
+messages: install sysdeps
+	$(MANAGE) makemessages -l ko --ignore=.venv --ignore=tests --ignore=artifacts \
+		--ignore=staticfiles --ignore=benchmarks --ignore=scripts --ignore=devservers \
+		--ignore=pytorch_models
+	$(MANAGE) compilemessages
+
 catalogue: db data
 	$(MANAGE) import_movielens
 

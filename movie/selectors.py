@@ -7,13 +7,13 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from movie.clicklog import get_clicklog_store
+from movie.event_labels import MovieMark, history_label, marks_from
 from movie.events import Event
-from movie.models import Genre, Movie
-
-LEADING_ARTICLES = ("the ", "a ", "an ")
+from movie.models import Genre, Movie, natural_title
+from movie.title_search import Title, titles_ranked
 
 
 @dataclass(frozen=True)
@@ -21,27 +21,33 @@ class HistoryEntry:
     event: Event
     movie: Movie | None  # None when the movie left the catalogue
 
+    @property
+    def css(self) -> str:
+        return history_label(self.event)[0]
+
+    @property
+    def label(self) -> str:
+        """What the entry was: "clicked", "rated 4.5"."""
+        return history_label(self.event)[1]
+
 
 def movie_list_popular() -> QuerySet[Movie]:
     """Movies, most interacted-with first."""
-    return Movie.objects.order_by("-popularity", "id")
+    return Movie.objects.order_by("-popularity", "id").prefetch_related("genres")
 
 
-def movie_search(*, query: str) -> QuerySet[Movie]:
-    """Movies whose title contains the query, case-insensitively.
+def movie_search(*, query: str, limit: int | None = None) -> list[int]:
+    """Ids of the movies whose titles match the query, best match first; it
+    forgives typos, missing spaces and articles (movie.title_search)."""
+    rows = Movie.objects.values_list("id", "title", "popularity")
+    titles = [Title(pk, natural_title(title), n) for pk, title, n in rows]
+    return titles_ranked(query, titles, limit=limit)
 
-    MovieLens writes "Usual Suspects, The", so a leading article in the query is
-    also tried without the article.
-    """
-    query = " ".join(query.split())
-    if not query:
-        return Movie.objects.none()
-    condition = Q(title__icontains=query)
-    lowered = query.lower()
-    for article in LEADING_ARTICLES:
-        if lowered.startswith(article) and len(query) > len(article):
-            condition |= Q(title__icontains=query[len(article) :])
-    return Movie.objects.filter(condition).order_by("-popularity", "id")
+
+def movies_in_order(*, movie_ids: list[int]) -> list[Movie]:
+    """The movies of `movie_ids` in that order, with their genres."""
+    movies = Movie.objects.prefetch_related("genres").in_bulk(movie_ids)
+    return [movies[pk] for pk in movie_ids if pk in movies]
 
 
 def genre_list() -> QuerySet[Genre]:
@@ -49,7 +55,7 @@ def genre_list() -> QuerySet[Genre]:
 
 
 def movies_in_genre(*, genre: Genre) -> QuerySet[Movie]:
-    return genre.movies.order_by("-popularity", "id")
+    return genre.movies.order_by("-popularity", "id").prefetch_related("genres")
 
 
 def _events(user_key: str | None, limit: int | None = None) -> list[Event]:
@@ -95,6 +101,11 @@ def movie_ids_from(events: list[Event]) -> list[int]:
 def ratings_for(*, user_key: str | None) -> dict[int, float]:
     """The visitor's current rating of each movie they rated (the newest one)."""
     return ratings_from(_events(user_key))
+
+
+def marks_for(*, user_key: str | None) -> dict[int, MovieMark]:
+    """How grids mark the movies the visitor clicked or rated (by movie id)."""
+    return marks_from(_events(user_key))
 
 
 def rating_for(*, user_key: str | None, movie_id: int) -> float | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
@@ -16,6 +17,7 @@ from movie.selectors import (
     history_for,
     movie_ids_from,
     movie_list_popular,
+    movies_in_order,
     ratings_from,
 )
 
@@ -49,8 +51,10 @@ def recommendations_for_movies(
             k,
             movie_ids,
             ratings,
-            "You have no history yet: here are "
-            "the most popular movies. Click posters to get your own.",
+            _(
+                "You have no history yet: here are the most popular movies. "
+                "Click posters to get your own."
+            ),
         )
     state = get_predictor()
     if state.predictor is None:
@@ -58,8 +62,11 @@ def recommendations_for_movies(
             k,
             movie_ids,
             ratings,
-            f"Recommendations are unavailable "
-            f"({state.problem}): here are the most popular movies.",
+            _(
+                "Recommendations are unavailable (%(problem)s): here are the most "
+                "popular movies."
+            )
+            % {"problem": state.problem},
         )
     result = state.predictor.recommend(
         movie_ids,
@@ -72,8 +79,10 @@ def recommendations_for_movies(
             k,
             movie_ids,
             ratings,
-            "None of the movies in your history "
-            "is known to the model yet: here are the most popular movies.",
+            _(
+                "None of the movies in your history is known to the model yet: "
+                "here are the most popular movies."
+            ),
             unknown_ids=result.unknown_ids,
         )
     wanted = {r.movie_id for r in result} | {m for r in result for m in r.because}
@@ -124,9 +133,7 @@ def similar_movies(*, movie_id: int, k: int = 8) -> list[Movie]:
     predictor = get_predictor().predictor
     if predictor is None:
         return []
-    ids = [m for m, _ in predictor.similar(movie_id, k)]
-    movies = Movie.objects.in_bulk(ids)
-    return [movies[m] for m in ids if m in movies]
+    return movies_in_order(movie_ids=[m for m, _ in predictor.similar(movie_id, k)])
 
 
 def training_curve_path() -> Path | None:
