@@ -101,7 +101,7 @@ bench-clicks: stack-up data
 	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
-.PHONY: bench-train bench-foldin bench-latency bench-http bench-events
+.PHONY: bench-train bench-foldin bench-latency bench-http bench-events bench-search
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
 bench-foldin: catalogue
@@ -113,6 +113,10 @@ bench-http: model
 # 16 visitors x 50 events at once through gunicorn on the default SQLite database.
 bench-events: catalogue
 	$(PY) -m benchmarks.event_load --serve --visitors 16 --events 50
+
+# Title search on the imported catalogue: ranking, search page, suggestions.
+bench-search: catalogue
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks.search_page --repeats 50
 
 # README screenshots from the real catalogue and checkpoint (docs/screenshots/).
 .PHONY: screenshots

@@ -3,6 +3,7 @@ movie.recommendations.selectors)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -36,12 +37,20 @@ def movie_list_popular() -> QuerySet[Movie]:
     return Movie.objects.order_by("-popularity", "id").prefetch_related("genres")
 
 
+@functools.lru_cache(maxsize=2)
+def _titles(rows: tuple[tuple[int, str, int], ...]) -> tuple[Title, ...]:
+    return tuple(Title(pk, natural_title(title), n) for pk, title, n in rows)
+
+
 def movie_search(*, query: str, limit: int | None = None) -> list[int]:
     """Ids of the movies whose titles match the query, best match first; it
-    forgives typos, missing spaces and articles (movie.title_search)."""
-    rows = Movie.objects.values_list("id", "title", "popularity")
-    titles = [Title(pk, natural_title(title), n) for pk, title, n in rows]
-    return titles_ranked(query, titles, limit=limit)
+    forgives typos, missing spaces and articles (movie.title_search).
+
+    The titles are read on every search, so a changed catalogue is searched at
+    once; what is derived from them is cached per process for the same rows.
+    """
+    rows = tuple(Movie.objects.values_list("id", "title", "popularity"))
+    return titles_ranked(query, _titles(rows), limit=limit)
 
 
 def movies_in_order(*, movie_ids: list[int]) -> list[Movie]:

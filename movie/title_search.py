@@ -78,7 +78,7 @@ def titles_ranked(
     letters = words.replace(" ", "")
     if not letters or not titles:
         return []
-    index = _index(tuple(titles))
+    index = _index(titles if isinstance(titles, tuple) else tuple(titles))
     by_words = process.cdist(
         [words], index.words, scorer=fuzz.token_set_ratio, workers=1
     )[0]

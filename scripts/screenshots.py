@@ -102,7 +102,7 @@ def take(base_url: str, out: Path) -> list[Path]:
         page.goto(base_url + "/")
         shots.append(("home", _shot(page), 1024))
         for movie_id, words in CLICKS:
-            page.get_by_role("searchbox").fill(words)
+            page.get_by_label("Search titles").fill(words)
             page.get_by_role("button", name="Search", exact=True).click()
             page.locator(f'form[action="/movie/{movie_id}/click/"] button').click()
             expect(page).to_have_url(f"{base_url}/movie/{movie_id}/")
