@@ -120,7 +120,10 @@ bench-search: catalogue
 
 # README screenshots from the real catalogue and checkpoint (docs/screenshots/).
 .PHONY: screenshots
+# fonts-nanum: a Korean font for the Korean screenshot (Debian, installed if missing).
 screenshots: install-dev model chromium
+	@fc-list :lang=ko | grep -q . || { export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-nanum; }
 	$(PY) -m scripts.screenshots
 
 # CI runs this before the tests: ruff's lint and format check, and no function in

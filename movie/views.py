@@ -148,12 +148,14 @@ def _poster_language(request: HttpRequest) -> str:
 @require_safe
 def poster(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
+    genres = movie.genres_specific_first
     with translation.override(_poster_language(request)):
         svg = poster_svg(
             movie_id=movie.pk,
             title=movie.natural_title,
             year=movie.year,
-            genres=[g.label for g in movie.genres_specific_first],
+            genres=[g.name for g in genres],
+            genre_labels=[g.label for g in genres],
         )
     etag = '"' + hashlib.sha256(svg.encode()).hexdigest()[:32] + '"'
     if request.headers.get("If-None-Match") == etag:

@@ -305,3 +305,18 @@ def test_every_page_links_a_favicon_that_exists(visitor, catalogue):
     assert response.status_code == 301
     assert response["Location"] == "/static/movie/favicon.svg"
     assert "favicon.svg" in visitor.get("/movie/99999/").content.decode()
+
+
+def test_posters_speak_the_pages_language_and_keep_their_colours(visitor, catalogue):
+    english = visitor.get("/movie/50/poster.svg").content.decode()
+    korean = visitor.get("/movie/50/poster.svg", {"lang": "ko"}).content.decode()
+    assert "Sci-Fi" in english and "SF" in korean and "Sci-Fi" not in korean
+    colour = 'stop-color="#0984e3"'  # Sci-Fi's, whatever the language
+    assert colour in english and colour in korean
+    # An unknown language is the default one, never an error.
+    assert visitor.get("/movie/50/poster.svg", {"lang": "xx"}).content == (
+        english.encode()
+    )
+    # Pages link the poster of their own language.
+    page = visitor.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "/movie/50/poster.svg?lang=ko" in page
