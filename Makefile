@@ -44,6 +44,16 @@ db: install
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input -v0
 
+# The Korean catalogue: locale/ko/LC_MESSAGES/django.po, edited by hand, compiled
+# to django.mo (committed, so the site runs without GNU gettext; a test checks the
+# two agree). After changing page strings: `make messages`, translate, commit.
+.PHONY: messages
+messages: install sysdeps
+	$(MANAGE) makemessages -l ko --ignore=.venv --ignore=tests --ignore=artifacts \
+		--ignore=staticfiles --ignore=benchmarks --ignore=scripts --ignore=devservers \
+		--ignore=pytorch_models
+	$(MANAGE) compilemessages
+
 catalogue: db data
 	$(MANAGE) import_movielens
 
@@ -91,7 +101,7 @@ bench-clicks: stack-up data
 	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
-.PHONY: bench-train bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events
+.PHONY: bench-train bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events bench-search
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
 bench-foldin: catalogue
@@ -108,9 +118,16 @@ bench-http: model
 bench-events: catalogue
 	$(PY) -m benchmarks.event_load --serve --visitors 16 --events 50
 
+# Title search on the imported catalogue: ranking, search page, suggestions.
+bench-search: catalogue
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks.search_page --repeats 50
+
 # README screenshots from the real catalogue and checkpoint (docs/screenshots/).
 .PHONY: screenshots
+# fonts-nanum: a Korean font for the Korean screenshot (Debian, installed if missing).
 screenshots: install-dev model chromium
+	@fc-list :lang=ko | grep -q . || { export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-nanum; }
 	$(PY) -m scripts.screenshots
 
 # CI runs this before the tests: ruff's lint and format check, and no function in

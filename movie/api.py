@@ -21,6 +21,7 @@ from django.views import View
 
 from movie import selectors, services
 from movie.events import RECORDED_KINDS, EventError, check_kind, check_movie_id
+from movie.forms import SearchForm
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.recommendations import selectors as recommendations
 from movie.selectors import HistoryEntry
@@ -28,6 +29,7 @@ from movie.selectors import HistoryEntry
 MAX_K = 100
 MAX_IDS = 1000
 MAX_HISTORY_LIMIT = 10_000
+MAX_SUGGESTIONS = 20
 # ASCII digits only: str.isdigit() accepts "²", which int() then refuses.
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -222,3 +224,18 @@ class RecommendationsView(JsonView):
             raise BadRequest(f"movie_ids: {exc}") from None
         recs = recommendations.recommendations_for_movies(movie_ids=ids, k=k)
         return JsonResponse(recommendations_json(recs))
+
+
+class SuggestView(JsonView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Titles for the search box as one types: `?q=` (as the search page
+        takes it) and `limit` (1..20, default 8), best match first."""
+        form = SearchForm(request.GET)
+        if not form.is_valid():
+            raise BadRequest("q: " + " ".join(form.errors["q"]))
+        limit = query_int(request, "limit", 8, MAX_SUGGESTIONS)
+        ids = selectors.movie_search(query=form.cleaned_data["q"], limit=limit)
+        movies = selectors.movies_in_order(movie_ids=ids)
+        return JsonResponse(
+            {"suggestions": [{"id": m.pk, "title": m.display_title} for m in movies]}
+        )

@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from movie.events import EventError, check_rating
 
+RATING_ERROR = _("Choose a rating from 0.5 to 5.0 stars.")
 RATING_CHOICES = [(str(n / 2), f"{n / 2:.1f} ★") for n in range(10, 0, -1)]
 SEARCH_MAX_LENGTH = 200
 
@@ -11,22 +13,28 @@ def _rating(value: str) -> float:
     try:
         return check_rating(float(value))
     except (EventError, ValueError):
-        raise forms.ValidationError("Rating must be one of 0.5, 1.0, … 5.0.") from None
+        raise forms.ValidationError(
+            _("Choose a rating from 0.5 to 5.0 stars.")
+        ) from None
 
 
 class RatingForm(forms.Form):
+    # The empty first choice is what an unrated movie's form shows; sending it
+    # is refused (required).
     rating = forms.TypedChoiceField(
-        choices=RATING_CHOICES, coerce=_rating, label="Rate this movie"
+        choices=[("", _("Choose…")), *RATING_CHOICES],
+        coerce=_rating,
+        label=_("Rate this movie"),
     )
 
 
 DIAL_CHOICES = [
-    ("0.0", "most popular"),
-    ("0.5", "popular"),
-    ("0.7", "balanced"),
-    ("0.8", "personal"),
-    ("0.9", "niche"),
-    ("1.0", "most niche"),
+    ("0.0", _("most popular")),
+    ("0.5", _("popular")),
+    ("0.7", _("balanced")),
+    ("0.8", _("personal")),
+    ("0.9", _("niche")),
+    ("1.0", _("most niche")),
 ]
 
 
@@ -35,7 +43,7 @@ class DialForm(forms.Form):
     popular direction is taken out of the neighbour term (0 keeps it all)."""
 
     centring = forms.TypedChoiceField(
-        choices=DIAL_CHOICES, coerce=float, label="Popular ↔ niche"
+        choices=DIAL_CHOICES, coerce=float, label=_("Popular ↔ niche")
     )
 
     @staticmethod

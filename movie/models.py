@@ -1,17 +1,37 @@
 """Catalogue, historical interactions and the SQL click log."""
 
 from django.db import models
+from django.utils.translation import gettext
+
+TITLE_ARTICLES = ("The", "A", "An", "Les", "La", "Le", "Il", "Das", "Die")
+
+
+def natural_title(title: str) -> str:
+    """MovieLens writes "Godfather, The"; people read "The Godfather"."""
+    for article in TITLE_ARTICLES:
+        suffix = f", {article}"
+        if title.endswith(suffix):
+            return f"{article} {title[: -len(suffix)]}"
+    return title
 
 
 class Genre(models.Model):
     name = models.CharField(max_length=40, unique=True)
     slug = models.SlugField(max_length=40, unique=True)
+    # Number of movies in the genre; set by the catalogue import. Fewer movies
+    # means a more specific genre ("Film-Noir" says more than "Drama").
+    movie_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The genre's name in the visitor's language (names: movie.genre_names)."""
+        return gettext(self.name)
 
 
 class Movie(models.Model):
@@ -22,6 +42,8 @@ class Movie(models.Model):
     genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
     # Number of historical interactions; set by the catalogue import.
     popularity = models.PositiveIntegerField(default=0, db_index=True)
+    # Mean of those interactions' ratings (None without any); set by the import.
+    average_rating = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-popularity", "id"]
@@ -31,12 +53,13 @@ class Movie(models.Model):
 
     @property
     def natural_title(self) -> str:
-        """MovieLens writes "Godfather, The"; people read "The Godfather"."""
-        for article in ("The", "A", "An", "Les", "La", "Le", "Il", "Das", "Die"):
-            suffix = f", {article}"
-            if self.title.endswith(suffix):
-                return f"{article} {self.title[: -len(suffix)]}"
-        return self.title
+        return natural_title(self.title)
+
+    @property
+    def genres_specific_first(self) -> list[Genre]:
+        """The movie's genres, the rarest in the catalogue first, then by name
+        (uses prefetched genres when there are)."""
+        return sorted(self.genres.all(), key=lambda g: (g.movie_count, g.name))
 
     @property
     def display_title(self) -> str:

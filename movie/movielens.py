@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.db.models import Avg, Count
 from django.utils.text import slugify
 
 from movie.models import Genre, Interaction, Movie
@@ -116,6 +117,7 @@ class ImportSummary:
     created_interactions: int
 
 
+UNKNOWN_GENRE = "unknown"
 TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)$")
 
 
@@ -139,6 +141,38 @@ def _read_columns(path: Path, columns: tuple[str, ...]) -> dict[str, list[str]]:
     return read_atomic(path, columns)
 
 
+def _genres(field: str) -> list[str]:
+    """A movie's genres from the item file; "unknown" says it has none."""
+    return [name for name in field.split() if name != UNKNOWN_GENRE]
+
+
+def catalogue_counts_refresh(*, movie_model, genre_model, interaction_model) -> None:
+    """Store what the import derives from the ratings: each movie's number of
+    interactions and their mean rating, and each genre's number of movies.
+
+    Takes the model classes so that a data migration can pass its historical ones.
+    """
+    stats = {
+        row["movie_id"]: (row["n"], row["mean"])
+        for row in interaction_model.objects.values("movie_id")
+        .annotate(n=Count("id"), mean=Avg("rating"))
+        .order_by()
+    }
+    changed = []
+    for movie in movie_model.objects.only("id", "popularity", "average_rating"):
+        n, mean = stats.get(movie.pk, (0, None))
+        if (movie.popularity, movie.average_rating) != (n, mean):
+            movie.popularity, movie.average_rating = n, mean
+            changed.append(movie)
+    movie_model.objects.bulk_update(
+        changed, ["popularity", "average_rating"], batch_size=500
+    )
+    for genre in genre_model.objects.annotate(n=Count("movies")):
+        if genre.movie_count != genre.n:
+            genre.movie_count = genre.n
+            genre.save(update_fields=["movie_count"])
+
+
 def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
     """Load movies, genres and historical ratings from `<source>/<name>.item` and
     `.inter`; re-running changes nothing."""
@@ -151,7 +185,7 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
     with transaction.atomic():
         movies_before = Movie.objects.count()
         inter_before = Interaction.objects.count()
-        genre_names = sorted({g for row in items["class"] for g in row.split()})
+        genre_names = sorted({g for row in items["class"] for g in _genres(row)})
         Genre.objects.bulk_create(
             [Genre(name=name, slug=slugify(name)) for name in genre_names],
             ignore_conflicts=True,
@@ -163,7 +197,7 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
             movie_id = int(raw_id)
             title, year = clean_title_year(raw_title, raw_year)
             movies.append(Movie(id=movie_id, title=title, year=year))
-            links += [(movie_id, genre_ids[g]) for g in genres.split()]
+            links += [(movie_id, genre_ids[g]) for g in _genres(genres)]
         # MySQL/MariaDB upsert (ON DUPLICATE KEY UPDATE) takes no conflict target.
         target = (
             ["id"]
@@ -198,15 +232,9 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
             ignore_conflicts=True,
             batch_size=2000,
         )
-        counts: dict[int, int] = {}
-        for movie_id in Interaction.objects.values_list("movie_id", flat=True):
-            counts[movie_id] = counts.get(movie_id, 0) + 1
-        changed = [
-            Movie(id=pk, popularity=counts.get(pk, 0))
-            for pk, popularity in Movie.objects.values_list("id", "popularity")
-            if popularity != counts.get(pk, 0)
-        ]
-        Movie.objects.bulk_update(changed, ["popularity"], batch_size=500)
+        catalogue_counts_refresh(
+            movie_model=Movie, genre_model=Genre, interaction_model=Interaction
+        )
         summary = ImportSummary(
             movies=Movie.objects.count(),
             genres=Genre.objects.count(),

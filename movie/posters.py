@@ -35,9 +35,16 @@ WIDTH, HEIGHT = 200, 300
 
 
 def poster_svg(
-    *, movie_id: int, title: str, year: int | None, genres: list[str]
+    *,
+    movie_id: int,
+    title: str,
+    year: int | None,
+    genres: list[str],
+    genre_labels: list[str] | None = None,
 ) -> str:
-    """Return the SVG document of a movie's poster."""
+    """Return the SVG document of a movie's poster: colours from the MovieLens
+    genre names (`genres`), the text from `genre_labels` (translated names;
+    the names themselves when not given)."""
     digest = hashlib.sha256(f"{movie_id}:{title}".encode()).digest()
     colours = [GENRE_COLOURS[g] for g in genres if g in GENRE_COLOURS]
     if not colours:
@@ -62,7 +69,7 @@ def poster_svg(
         if year
         else ""
     )
-    genre_text = escape(" · ".join(genres[:3]))
+    genre_text = escape(" · ".join((genre_labels or genres)[:3]))
     label = escape(f"Poster of {title}" + (f" ({year})" if year else ""))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '

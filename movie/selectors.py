@@ -3,17 +3,18 @@ movie.recommendations.selectors)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from movie.clicklog import get_clicklog_store
+from movie.event_labels import EFFECT_WORDS, MovieMark, history_label, marks_from
 from movie.events import Event
-from movie.models import Genre, Movie
-
-LEADING_ARTICLES = ("the ", "a ", "an ")
+from movie.models import Genre, Movie, natural_title
+from movie.title_search import Title, titles_ranked
 
 
 @dataclass(frozen=True)
@@ -24,31 +25,52 @@ class HistoryEntry:
     # disliked, not interested, or superseded by a newer judgement of the movie
     effect: str = ""
 
+    @property
+    def css(self) -> str:
+        return history_label(self.event)[0]
+
+    @property
+    def label(self) -> str:
+        """What the entry was: "clicked", "rated 4.5"."""
+        return history_label(self.event)[1]
+
+    @property
+    def effect_words(self) -> str:
+        """The effect, when it says more than the label ("liked", "superseded")."""
+        if self.effect in ("", "clicked", "not interested"):
+            return ""
+        return EFFECT_WORDS[self.effect]()
+
 
 def movie_list_popular(*, user_key: str | None = None) -> QuerySet[Movie]:
     """Movies, most interacted-with first, without those the visitor marked not
     interested."""
-    movies = Movie.objects.order_by("-popularity", "id")
+    movies = Movie.objects.order_by("-popularity", "id").prefetch_related("genres")
     if user_key is not None:
         movies = movies.exclude(pk__in=signals_for(user_key=user_key).not_interested)
     return movies
 
 
-def movie_search(*, query: str) -> QuerySet[Movie]:
-    """Movies whose title contains the query, case-insensitively.
+@functools.lru_cache(maxsize=2)
+def _titles(rows: tuple[tuple[int, str, int], ...]) -> tuple[Title, ...]:
+    return tuple(Title(pk, natural_title(title), n) for pk, title, n in rows)
 
-    MovieLens writes "Usual Suspects, The", so a leading article in the query is
-    also tried without the article.
+
+def movie_search(*, query: str, limit: int | None = None) -> list[int]:
+    """Ids of the movies whose titles match the query, best match first; it
+    forgives typos, missing spaces and articles (movie.title_search).
+
+    The titles are read on every search, so a changed catalogue is searched at
+    once; what is derived from them is cached per process for the same rows.
     """
-    query = " ".join(query.split())
-    if not query:
-        return Movie.objects.none()
-    condition = Q(title__icontains=query)
-    lowered = query.lower()
-    for article in LEADING_ARTICLES:
-        if lowered.startswith(article) and len(query) > len(article):
-            condition |= Q(title__icontains=query[len(article) :])
-    return Movie.objects.filter(condition).order_by("-popularity", "id")
+    rows = tuple(Movie.objects.values_list("id", "title", "popularity"))
+    return titles_ranked(query, _titles(rows), limit=limit)
+
+
+def movies_in_order(*, movie_ids: list[int]) -> list[Movie]:
+    """The movies of `movie_ids` in that order, with their genres."""
+    movies = Movie.objects.prefetch_related("genres").in_bulk(movie_ids)
+    return [movies[pk] for pk in movie_ids if pk in movies]
 
 
 def genre_list() -> QuerySet[Genre]:
@@ -56,7 +78,7 @@ def genre_list() -> QuerySet[Genre]:
 
 
 def movies_in_genre(*, genre: Genre) -> QuerySet[Movie]:
-    return genre.movies.order_by("-popularity", "id")
+    return genre.movies.order_by("-popularity", "id").prefetch_related("genres")
 
 
 def _events(user_key: str | None, limit: int | None = None) -> list[Event]:
@@ -164,6 +186,11 @@ def signals_for(*, user_key: str | None) -> VisitorSignals:
 def ratings_for(*, user_key: str | None) -> dict[int, float]:
     """The visitor's current rating of each movie they rated (the newest one)."""
     return ratings_from(_events(user_key))
+
+
+def marks_for(*, user_key: str | None) -> dict[int, MovieMark]:
+    """How grids mark the movies the visitor clicked or rated (by movie id)."""
+    return marks_from(_events(user_key))
 
 
 def rating_for(*, user_key: str | None, movie_id: int) -> float | None:

@@ -47,6 +47,7 @@ urlpatterns = [
     path("api/events", api.EventsView.as_view(), name="api-events"),
     path("api/recommendations", api.RecommendationsView.as_view(), name="api-recs"),
     path("api/history", api.HistoryView.as_view(), name="api-history"),
+    path("api/suggest", api.SuggestView.as_view(), name="api-suggest"),
     path(
         "api/history/<uuid:event_id>",
         api.HistoryEventView.as_view(),

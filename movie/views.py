@@ -6,11 +6,13 @@ import hashlib
 import uuid
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import RequestDataTooBig
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Paginator
 from django.http import (
     FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -18,11 +20,13 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from movie import api, selectors, services
-from movie.forms import DialForm, RatingForm, SearchForm, SignupForm
+from movie.forms import RATING_ERROR, DialForm, RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.models import Genre, Movie
 from movie.posters import poster_svg
@@ -35,8 +39,12 @@ DIAL_SESSION_KEY = "ngcf_centring"
 
 
 def _page(request: HttpRequest, movies):
+    """The requested page; a page number that is not one of them is a 404."""
     paginator = Paginator(movies, settings.MOVIES_PER_PAGE)
-    return paginator.get_page(request.GET.get("page"))
+    try:
+        return paginator.page(request.GET.get("page") or 1)
+    except InvalidPage:
+        raise Http404("no such page") from None
 
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
@@ -51,9 +59,12 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
 def _movie_list(
     request: HttpRequest, template: str, movies, heading: str, **context
 ) -> HttpResponse:
-    """A paginated list of movies with the visitor's ratings."""
+    """A paginated list of movies (or of movie ids, loaded a page at a time), each
+    marked when the visitor clicked or rated it."""
     page = _page(request, movies)
-    context.update(page=page, heading=heading, ratings=_ratings(request))
+    if page.object_list and isinstance(page.object_list[0], int):
+        page.object_list = selectors.movies_in_order(movie_ids=list(page.object_list))
+    context.update(page=page, heading=heading, marks=_marks(request))
     return render(request, template, context)
 
 
@@ -65,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "movie/home.html",
         selectors.movie_list_popular(user_key=key),
-        "Popular movies",
+        _("Popular movies"),
         for_you=recommendations.for_you_row(user_key=key, centring=_centring(request)),
     )
 
@@ -77,35 +88,36 @@ def search(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "400.html",
-            {"message": " ".join(form.errors.get("q", ["Bad search query."]))},
+            {"message": " ".join(form.errors.get("q", []))},
             status=400,
         )
     query = form.cleaned_data["q"]
-    heading = f"Search: “{query}”" if query.strip() else "Search"
-    movies = selectors.movie_search(query=query)
-    return _movie_list(request, "movie/search.html", movies, heading, query=query)
+    if not query:
+        return _movie_list(
+            request, "movie/search.html", [], _("Search"), query="", empty_query=True
+        )
+    heading = _("Search: “%(query)s”") % {"query": query}
+    movie_ids = selectors.movie_search(query=query)
+    return _movie_list(request, "movie/search.html", movie_ids, heading, query=query)
 
 
 @require_safe
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
     genre = get_object_or_404(Genre, slug=slug)
     movies = selectors.movies_in_genre(genre=genre)
-    return _movie_list(request, "movie/genre.html", movies, genre.name, genre=genre)
+    return _movie_list(request, "movie/genre.html", movies, genre.label, genre=genre)
 
 
 @require_safe
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
-    rating = selectors.rating_for(user_key=visitor_key(request), movie_id=movie.pk)
-    form = RatingForm(initial={"rating": str(rating) if rating else "4.0"})
-    similar = recommendations.similar_movies(
-        movie_id=movie.pk, user_key=visitor_key(request)
-    )
-    return render(
-        request,
-        "movie/detail.html",
-        {"movie": movie, "rating": rating, "form": form, "similar": similar},
-    )
+    key = visitor_key(request)
+    rating = selectors.rating_for(user_key=key, movie_id=movie.pk)
+    # Unrated: the form starts on its empty choice, not on a made-up rating.
+    form = RatingForm(initial={"rating": str(rating) if rating else ""})
+    similar = recommendations.similar_movies(movie_id=movie.pk, user_key=key)
+    context = {"movie": movie, "rating": rating, "form": form, "similar": similar}
+    return render(request, "movie/detail.html", {**context, "marks": _marks(request)})
 
 
 @require_safe
@@ -129,7 +141,7 @@ def ngcf_dial(request: HttpRequest) -> HttpResponse:
     form = DialForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest(
-            "Choose one of the dial's positions.", content_type="text/plain"
+            _("Choose one of the dial's positions."), content_type="text/plain"
         )
     request.session[DIAL_SESSION_KEY] = form.cleaned_data["centring"]
     return redirect("movie:ngcf")
@@ -162,15 +174,26 @@ def ngcf_curve(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _poster_language(request: HttpRequest) -> str:
+    """`?lang=` of a poster URL (pages add the page's language), so a cached
+    poster is never one of another language; anything else is the default."""
+    wanted = request.GET.get("lang", "")
+    known = {code for code, _name in settings.LANGUAGES}
+    return wanted if wanted in known else settings.LANGUAGE_CODE
+
+
 @require_safe
 def poster(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
-    svg = poster_svg(
-        movie_id=movie.pk,
-        title=movie.natural_title,
-        year=movie.year,
-        genres=[g.name for g in movie.genres.all()],
-    )
+    genres = movie.genres_specific_first
+    with translation.override(_poster_language(request)):
+        svg = poster_svg(
+            movie_id=movie.pk,
+            title=movie.natural_title,
+            year=movie.year,
+            genres=[g.name for g in genres],
+            genre_labels=[g.label for g in genres],
+        )
     etag = '"' + hashlib.sha256(svg.encode()).hexdigest()[:32] + '"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
@@ -206,9 +229,7 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie, pk=movie_id)
     form = RatingForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest(
-            "Rating must be one of 0.5, 1.0, … 5.0.", content_type="text/plain"
-        )
+        return HttpResponseBadRequest(str(RATING_ERROR), content_type="text/plain")
     services.record_rating(
         user_key=visitor_key_for_writing(request),
         movie_id=movie.pk,
@@ -221,8 +242,9 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
 def history_delete(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
     try:
         services.delete_event(user_key=visitor_key(request), event_id=event_id)
-    except services.UnknownEvent as exc:
-        return render(request, "404.html", {"message": str(exc)}, status=404)
+    except services.UnknownEvent:
+        message = _("That entry is not in your history (any more).")
+        return render(request, "404.html", {"message": message}, status=404)
     return redirect(_next_url(request, reverse("movie:home")))
 
 
@@ -240,6 +262,14 @@ def signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = form.save()
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request,
+                _(
+                    "Welcome, %(name)s! Your clicks and ratings are now kept in "
+                    "your account."
+                )
+                % {"name": user.username},
+            )
             return redirect("movie:home")
     elif request.method == "GET":
         form = SignupForm()
@@ -249,14 +279,15 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    message = "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken."
     if request.path.startswith("/api/"):
+        message = "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken."
         return JsonResponse({"error": message, "reason": reason}, status=403)
+    message = _("The form's security check failed (CSRF).")
     return render(request, "403_csrf.html", {"message": message}, status=403)
 
 
-def _ratings(request: HttpRequest) -> dict[int, float]:
-    return selectors.ratings_for(user_key=visitor_key(request))
+def _marks(request: HttpRequest) -> dict:
+    return selectors.marks_for(user_key=visitor_key(request))
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -269,10 +300,11 @@ def bad_request(
     if isinstance(exception, RequestDataTooBig):
         if _is_api(request):
             return api.too_large()
-        return render(request, "400.html", {"message": "Too large."}, status=413)
+        message = _("The request is too large.")
+        return render(request, "400.html", {"message": message}, status=413)
     if _is_api(request):
         return JsonResponse({"error": "bad request"}, status=400)
-    return render(request, "400.html", {"message": "Bad request."}, status=400)
+    return render(request, "400.html", status=400)
 
 
 def permission_denied(
@@ -286,7 +318,7 @@ def permission_denied(
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"error": "not found"}, status=404)
-    return render(request, "404.html", {"message": "Page not found."}, status=404)
+    return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

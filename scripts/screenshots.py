@@ -102,12 +102,13 @@ def take(base_url: str, out: Path) -> list[Path]:
         page.goto(base_url + "/")
         shots.append(("home", _shot(page), 1024))
         for movie_id, words in CLICKS:
-            page.get_by_role("searchbox").fill(words)
+            page.get_by_label("Search titles").fill(words)
             page.get_by_role("button", name="Search", exact=True).click()
-            page.locator(f'form[action="/movie/{movie_id}/click/"] button').click()
+            card = page.locator(f'form[action="/movie/{movie_id}/click/"]')
+            card.locator("button.poster").click()
             expect(page).to_have_url(f"{base_url}/movie/{movie_id}/")
         movie_id, stars = RATED
-        page.get_by_label("Your rating").select_option(stars)
+        page.get_by_label("Rate this movie").select_option(stars)
         page.locator("form.rate button").click()
         expect(page.locator(".your-rating")).to_be_visible()
         shots.append(("detail", _shot(page), 1024))
@@ -119,6 +120,12 @@ def take(base_url: str, out: Path) -> list[Path]:
         phone.goto(base_url + "/movie/ngcf/")
         expect(phone.locator("ol.recs > li")).to_have_count(10)
         shots.append(("ngcf-phone", _shot(phone), None))
+        # The same visitor switches to Korean with the footer's language form.
+        page.goto(f"{base_url}/movie/{movie_id}/")
+        page.locator("form.language select").select_option("ko")
+        page.locator("form.language button").click()
+        expect(page.locator("html")).to_have_attribute("lang", "ko")
+        shots.append(("detail-ko", _shot(page), 1024))
         browser.close()
 
     out.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
@@ -17,6 +18,7 @@ from movie.selectors import (
     VisitorSignals,
     history_for,
     movie_list_popular,
+    movies_in_order,
     signals_for,
     signals_from,
 )
@@ -61,8 +63,10 @@ def recommendations_for_movies(
             k,
             [],
             ratings,
-            "You have no history yet: here are "
-            "the most popular movies. Click posters to get your own.",
+            _(
+                "You have no history yet: here are the most popular movies. "
+                "Click posters to get your own."
+            ),
         )
     state = get_predictor()
     if state.predictor is None:
@@ -70,8 +74,11 @@ def recommendations_for_movies(
             k,
             [*movie_ids, *hidden],
             ratings,
-            f"Recommendations are unavailable "
-            f"({state.problem}): here are the most popular movies.",
+            _(
+                "Recommendations are unavailable (%(problem)s): here are the most "
+                "popular movies."
+            )
+            % {"problem": state.problem},
         )
     recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
     result = state.predictor.recommend(
@@ -89,8 +96,10 @@ def recommendations_for_movies(
             k,
             [*movie_ids, *hidden],
             ratings,
-            "None of the movies you liked or clicked "
-            "is known to the model yet: here are the most popular movies.",
+            _(
+                "None of the movies you liked or clicked is known to the model "
+                "yet: here are the most popular movies."
+            ),
             unknown_ids=result.unknown_ids,
         )
     return _ngcf_items(result, ratings, hidden)
@@ -182,11 +191,11 @@ def similar_movies(
         return []
     hidden = set(signals_for(user_key=user_key).not_interested)
     ids = [
-        m for m, _ in predictor.similar(movie_id, k + len(hidden)) if m not in hidden
+        m
+        for m, _score in predictor.similar(movie_id, k + len(hidden))
+        if m not in hidden
     ]
-    ids = ids[:k]
-    movies = Movie.objects.in_bulk(ids)
-    return [movies[m] for m in ids if m in movies]
+    return movies_in_order(movie_ids=ids[:k])
 
 
 def training_curve_path() -> Path | None:

@@ -65,10 +65,10 @@ def test_visitor_journey(site, new_visitor):
         assert reasons and set(reasons) <= set(CLICKED)
     sidebar = page.locator("aside .history > li")
     expect(sidebar).to_have_count(len(CLICKED) + 1)  # five clicks and the rating
-    expect(page.locator("aside .history")).to_contain_text("★ 4.5")
+    expect(page.locator("aside .history")).to_contain_text("rated 4.5")
 
     gone = title(3)
-    page.get_by_role("button", name=f"Delete this click of {gone}").click()
+    page.get_by_role("button", name=f"Delete “clicked” of {gone}").click()
     expect(page).to_have_url(f"{site.url}/movie/ngcf/")
     expect(sidebar).to_have_count(len(CLICKED))
     expect(page.locator("aside")).not_to_contain_text(gone)

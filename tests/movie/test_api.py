@@ -274,3 +274,21 @@ def test_unknown_api_path_is_a_json_404(visitor):
     response = visitor.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"error": "not found"}
+
+
+def test_suggest_titles_best_first(visitor, catalogue):
+    body = visitor.get("/api/suggest", {"q": "starwars"}).json()
+    assert body["suggestions"] == [{"id": 50, "title": "Star Wars (1977)"}]
+    body = visitor.get("/api/suggest", {"q": "godfahter", "limit": "1"}).json()
+    assert [s["id"] for s in body["suggestions"]] == [127]
+    assert visitor.get("/api/suggest", {"q": "  "}).json() == {"suggestions": []}
+    assert visitor.get("/api/suggest").json() == {"suggestions": []}
+
+
+@pytest.mark.parametrize(
+    "params", [{"q": "a" * 201}, {"q": "st\x00ar"}, {"q": "x", "limit": "0"}]
+)
+def test_suggest_bad_input_is_a_json_400(visitor, catalogue, params):
+    response = visitor.get("/api/suggest", params)
+    assert response.status_code == 400
+    assert "error" in response.json()

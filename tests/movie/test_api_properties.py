@@ -85,10 +85,10 @@ def test_post_recommendations_never_fails(catalogue, body, content_type):
 
 
 @SETTINGS
-@given(params=st.dictionaries(st.sampled_from(["k", "limit", "x"]), query_values))
+@given(params=st.dictionaries(st.sampled_from(["k", "limit", "q", "x"]), query_values))
 def test_get_endpoints_never_fail(catalogue, params):
     client = Client()
-    for url in ["/api/recommendations", "/api/history", "/api/csrf"]:
+    for url in ["/api/recommendations", "/api/history", "/api/csrf", "/api/suggest"]:
         assert_json_answer(client.get(url, params))
 
 

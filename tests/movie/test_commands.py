@@ -116,6 +116,13 @@ def test_import_loads_catalogue_and_is_idempotent(db):
     }
     assert Movie.objects.get(pk=267).title == "Unknown title"
     assert Movie.objects.get(pk=267).year is None
+    # MovieLens's "unknown" genre means none: no genre of that name.
+    assert not Movie.objects.get(pk=267).genres.exists()
+    assert not Genre.objects.filter(name="unknown").exists()
+    # Stored at import: the mean of the MovieLens ratings, and genre sizes.
+    assert star_wars.average_rating == pytest.approx(4.0)  # 5, 3 and 4
+    assert Movie.objects.get(pk=1412).average_rating is None  # never rated
+    assert Genre.objects.get(name="Crime").movie_count == 2  # Fargo, Godfather
     land = Movie.objects.get(pk=1412)
     assert (land.title, land.year) == (
         "Land Before Time III: The Time of the Great Giving",
@@ -142,3 +149,23 @@ def test_import_of_a_broken_file_stores_nothing(db, tmp_path):
 def test_import_of_missing_files(db, tmp_path):
     with pytest.raises(CommandError, match="fetch_movielens"):
         call_command("import_movielens", source=str(tmp_path), stdout=StringIO())
+
+
+def test_the_migration_backfills_counts_and_drops_the_unknown_genre(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    Genre.objects.create(name="unknown", slug="unknown")
+    drama = Genre.objects.create(name="Drama", slug="drama")
+    movie = Movie.objects.create(id=5, title="Copycat", year=1995)
+    movie.genres.add(drama)
+    Interaction.objects.create(ml_user_id=1, movie=movie, rating=3.0, timestamp=0)
+    Interaction.objects.create(ml_user_id=2, movie=movie, rating=4.0, timestamp=0)
+    import_module("movie.migrations.0005_genre_counts_average_rating").refresh(
+        apps, None
+    )
+    movie.refresh_from_db()
+    assert (movie.popularity, movie.average_rating) == (2, 3.5)
+    assert Genre.objects.get(pk=drama.pk).movie_count == 1
+    assert not Genre.objects.filter(name="unknown").exists()

@@ -1,6 +1,8 @@
 """Odd input to the pages: 4xx or a sensible page, never a 500 or a copied query."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from movie.models import ClickEvent
 
@@ -28,9 +30,31 @@ def test_a_long_query_string_is_not_copied_into_the_sidebar_forms(visitor, catal
     assert b'value="/?page=1"' in short
 
 
-@pytest.mark.parametrize("page", ["abc", "²", "0", "-1", "9" * 5000, "1e9", "2.5"])
-def test_page_garbage_shows_a_page(visitor, catalogue, page):
-    assert visitor.get("/", {"page": page}).status_code == 200
+@pytest.mark.parametrize(
+    "page", ["abc", "²", "0", "-1", "9" * 5000, "1e9", "2.5", "2", "9999"]
+)
+def test_a_page_number_that_is_not_a_page_is_404(visitor, catalogue, page):
+    response = visitor.get("/", {"page": page})
+    assert response.status_code == 404
+    assert "Page not found." in response.content.decode()
+
+
+def test_existing_pages_are_200(visitor, catalogue):
+    assert visitor.get("/", {"page": "1"}).status_code == 200
+    assert visitor.get("/").status_code == 200
+    # A search without results still has its (empty) first page.
+    assert visitor.get("/search/", {"q": "xyzzy", "page": "1"}).status_code == 200
+    assert visitor.get("/search/", {"q": "xyzzy", "page": "2"}).status_code == 404
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(page=st.text(st.characters(exclude_categories=("Cs",)), max_size=30))
+def test_any_page_parameter_is_200_or_404(client, catalogue, page):
+    assert client.get("/", {"page": page}).status_code in {200, 404}
 
 
 @pytest.mark.parametrize("path", ["/movie/99999999999999999999/", "/movie/0/"])

@@ -23,7 +23,9 @@ def test_home_paginates(visitor, catalogue, settings):
     settings.MOVIES_PER_PAGE = 2
     page2 = visitor.get("/?page=2").content.decode()
     assert "Return of the Jedi" in page2 and "Star Wars (1977)" not in page2
-    assert visitor.get("/?page=abc").status_code == 200
+    assert visitor.get("/?page=abc").status_code == 404
+    assert visitor.get("/?page=3").status_code == 200
+    assert visitor.get("/?page=4").status_code == 404
 
 
 def test_search_finds_star_wars(visitor, catalogue):
@@ -182,3 +184,140 @@ def test_titles_read_naturally(visitor, catalogue):
     html = visitor.get("/search/", {"q": "godfather"}).content.decode()
     assert "The Godfather (1972)" in html
     assert b"The Godfather" in visitor.get("/movie/127/poster.svg").content
+
+
+def _main(response) -> str:
+    """The page's main column (not the sidebar or the genre bar)."""
+    html = response.content.decode()
+    return html.split('<main id="main">')[1].split("</main>")[0]
+
+
+def test_movie_page_shows_average_year_all_genres_and_own_rating(visitor, catalogue):
+    from movie.models import Genre, Interaction, Movie
+    from movie.movielens import catalogue_counts_refresh
+
+    war = Genre.objects.create(name="War", slug="war")
+    catalogue[50].genres.add(war)
+    for user, stars in [(1, 5.0), (2, 4.0), (3, 4.0)]:
+        Interaction.objects.create(
+            ml_user_id=user, movie_id=50, rating=stars, timestamp=0
+        )
+    catalogue_counts_refresh(
+        movie_model=Movie, genre_model=Genre, interaction_model=Interaction
+    )
+    html = _main(visitor.get("/movie/50/"))
+    assert "★ 4.3 average of 3 ratings" in html
+    assert '<dd class="year">1977</dd>' in html
+    # Rarest genre first: War has one movie, Sci-Fi two.
+    assert html.index("/genre/war/") < html.index("/genre/sci-fi/")
+    assert "You have not rated this movie." in html
+    visitor.post("/movie/50/rate/", {"rating": "2.5"})
+    html = _main(visitor.get("/movie/50/"))
+    assert "Your rating: <strong>2.5 ★</strong>" in html
+    # The MovieLens average stays MovieLens's: the visitor's rating is not in it.
+    assert "★ 4.3 average of 3 ratings" in html
+
+
+def test_a_movie_without_ratings_says_so(visitor, catalogue):
+    assert "Not rated yet" in _main(visitor.get("/movie/1/"))
+
+
+def test_the_rating_form_starts_unset_for_an_unrated_movie(visitor, catalogue):
+    html = _main(visitor.get("/movie/50/"))
+    assert '<option value="" selected>Choose…</option>' in html
+    assert 'value="4.0" selected' not in html
+    visitor.post("/movie/50/rate/", {"rating": "3.5"})
+    assert '<option value="3.5" selected>' in _main(visitor.get("/movie/50/"))
+
+
+def test_search_ranks_and_forgives(visitor, catalogue):
+    html = _main(visitor.get("/search/", {"q": "godfahter"}))
+    assert "The Godfather (1972)" in html
+    html = _main(visitor.get("/search/", {"q": "starwars"}))
+    assert "Star Wars (1977)" in html and "Return of the Jedi" not in html
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\t"])
+def test_an_empty_search_says_so(visitor, catalogue, q):
+    response = visitor.get("/search/", {"q": q})
+    assert response.status_code == 200
+    html = _main(response)
+    assert "Type a movie title (or part of one) to search." in html
+    assert "No movies found." not in html
+
+
+def test_grids_mark_clicked_and_rated_movies(visitor, other_visitor, catalogue):
+    visitor.post("/movie/100/click/")
+    visitor.post("/movie/50/click/")
+    visitor.post("/movie/50/rate/", {"rating": "4.5"})
+    html = _main(visitor.get("/"))
+    cards = {
+        pk: html.split(f'action="/movie/{pk}/click/"')[0].rsplit("<li", 1)[1]
+        for pk in (50, 100, 127)
+    }
+    assert "mark-rated" in cards[50]
+    assert "mark-clicked" in cards[100]
+    assert "marked" not in cards[127]
+    assert html.count('<span class="mark">Your rating: 4.5 ★</span>') == 1
+    assert html.count('<span class="mark">Clicked</span>') == 1
+    assert "marked" not in _main(other_visitor.get("/"))
+
+
+def test_history_entries_say_what_they_were(visitor, catalogue):
+    visitor.post("/movie/100/click/")
+    visitor.post("/movie/50/rate/", {"rating": "4.5"})
+    sidebar = visitor.get("/").content.decode().split('id="history-heading"')[1]
+    # what it was, then what it does for the recommendations when that says more
+    assert '<span class="kind kind-rated">rated 4.5 · liked</span>' in sidebar
+    assert '<span class="kind kind-clicked">clicked</span>' in sidebar
+
+
+def test_cards_show_the_most_specific_genres(visitor, catalogue):
+    from movie.models import Genre
+
+    Genre.objects.filter(slug="sci-fi").update(movie_count=2)
+    Genre.objects.filter(slug="drama").update(movie_count=2)
+    war = Genre.objects.create(name="War", slug="war", movie_count=1)
+    catalogue[50].genres.add(war)
+    html = _main(visitor.get("/"))
+    card = html.split('action="/movie/50/click/"')[1].split("</li>")[0]
+    assert '<span class="card-genres">War · Sci-Fi</span>' in card
+
+
+def test_welcome_after_signup(visitor, db):
+    response = visitor.post(
+        "/accounts/signup/",
+        {
+            "username": "ada",
+            "password1": "a-long-pass-123",
+            "password2": "a-long-pass-123",
+        },
+        follow=True,
+    )
+    assert "Welcome, ada!" in response.content.decode()
+    # Said once.
+    assert "Welcome, ada!" not in visitor.get("/").content.decode()
+
+
+def test_every_page_links_a_favicon_that_exists(visitor, catalogue):
+    html = visitor.get("/").content.decode()
+    assert '<link rel="icon" href="/static/movie/favicon.svg"' in html
+    response = visitor.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/movie/favicon.svg"
+    assert "favicon.svg" in visitor.get("/movie/99999/").content.decode()
+
+
+def test_posters_speak_the_pages_language_and_keep_their_colours(visitor, catalogue):
+    english = visitor.get("/movie/50/poster.svg").content.decode()
+    korean = visitor.get("/movie/50/poster.svg", {"lang": "ko"}).content.decode()
+    assert "Sci-Fi" in english and "SF" in korean and "Sci-Fi" not in korean
+    colour = 'stop-color="#0984e3"'  # Sci-Fi's, whatever the language
+    assert colour in english and colour in korean
+    # An unknown language is the default one, never an error.
+    assert visitor.get("/movie/50/poster.svg", {"lang": "xx"}).content == (
+        english.encode()
+    )
+    # Pages link the poster of their own language.
+    page = visitor.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "/movie/50/poster.svg?lang=ko" in page
