@@ -81,8 +81,13 @@ class _SparseBPR(torch.autograd.Function):
         loss = F.softplus(diff).sum() * scale
         sig = torch.sigmoid(diff).mul_(scale)  # d loss / d s_uj
         coef = torch.cat([-sig.sum(1, keepdim=True), sig], 1).view(-1)  # (B (k+1),)
-        grad_user = _pattern(rows, cols, coef, (n_users, n_items)) @ item_table.detach()
         by_item = torch.argsort(cols)
+        if user_table is item_table:
+            ctx.save_for_backward(
+                _one_table_gradient(rows, cols, coef, by_item, user_table)
+            )
+            return loss
+        grad_user = _pattern(rows, cols, coef, (n_users, n_items)) @ item_table.detach()
         grad_item = (
             _pattern(cols[by_item], rows[by_item], coef[by_item], (n_items, n_users))
             @ user_table.detach()
@@ -92,8 +97,41 @@ class _SparseBPR(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        grad_user, grad_item = ctx.saved_tensors
-        return grad_user * grad_output, grad_item * grad_output, None, None, None
+        grads = [
+            g if float(grad_output) == 1.0 else g * grad_output  # skip a (N, D) pass
+            for g in ctx.saved_tensors
+        ]
+        if len(grads) == 1:  # one table: its whole gradient is the first's
+            return grads[0], None, None, None, None
+        return grads[0], grads[1], None, None, None
+
+
+def _one_table_gradient(
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    coef: torch.Tensor,
+    by_col: torch.Tensor,
+    table: torch.Tensor,
+) -> torch.Tensor:
+    """``(C + C^T) @ T`` for users and items that are rows of one table T.
+
+    C holds ``coef`` at (rows, cols), rows sorted and ``cols[by_col]`` sorted.
+    One CSR product instead of two, and no (N, D) sum of the two gradients.
+    When every column follows every row (items stored after users) the two
+    sorted halves are already in order; otherwise they are sorted together.
+    """
+    both_rows = torch.cat([rows, cols[by_col]])
+    both_cols = torch.cat([cols, rows[by_col]])
+    both_coef = torch.cat([coef, coef[by_col]])
+    if rows.numel() and int(rows[-1]) > int(cols[by_col[0]]):
+        order = torch.argsort(both_rows, stable=True)
+        both_rows, both_cols, both_coef = (
+            both_rows[order],
+            both_cols[order],
+            both_coef[order],
+        )
+    n = table.shape[0]
+    return _pattern(both_rows, both_cols, both_coef, (n, n)) @ table.detach()
 
 
 def bpr_loss(
