@@ -25,6 +25,7 @@ from pytorch_models.ngcf.ranking import (
     rank_candidates,
     rank_exact,
 )
+from pytorch_models.ngcf.shared_arrays import shared_array_beside
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,10 @@ class NgcfPredictor:
     ) -> NgcfPredictor:
         """Load a checkpoint (weights_only) once; share the result between threads.
 
+        The item matrices are memory-mapped read-only from ``.npy`` files beside
+        the checkpoint (written on first load), so every process on the host
+        reads one copy.
+
         A catalogue above ``config.exact_ranking_limit`` items also gets its
         candidate index, cached beside the checkpoint (rebuilt when the checkpoint
         is newer or the prior weight differs).
@@ -140,6 +145,7 @@ class NgcfPredictor:
         path = Path(path)
         config = config or FinetuneConfig()
         predictor = cls(load_checkpoint(path), config)
+        predictor._share_arrays_beside(path)
         if predictor.n_items > config.exact_ranking_limit:
             predictor.candidates = candidate_index_beside(
                 path,
@@ -149,6 +155,16 @@ class NgcfPredictor:
                 nprobe=config.candidate_nprobe,
             )
         return predictor
+
+    def _share_arrays_beside(self, path: Path) -> None:
+        """Swap the item matrices for read-only maps of files beside the
+        checkpoint, one copy per host (pytorch_models.ngcf.shared_arrays)."""
+        model = self.model
+        model.item_final = shared_array_beside(path, "item_final", model.item_final)
+        if self.neighbours is not None:
+            self.neighbours = shared_array_beside(
+                path, "item_neighbours", self.neighbours
+            )
 
     def _split_known(self, movie_ids: Iterable[int]) -> tuple[list[int], list[int]]:
         known: dict[int, None] = {}
