@@ -130,15 +130,12 @@ def test_hard_negatives_are_the_best_scored_unseen_candidates():
     assert (uniform[0::2] == 5).float().mean() < 0.4
 
 
+TINY = TrainConfig(model=NGCFConfig(embedding_dim=8, layer_sizes=(8,)), batch_size=64)
+
+
 def test_without_refit_the_best_epoch_weights_are_the_result():
     split, _ = split_per_user(clustered(), seed=0)
-    config = TrainConfig(
-        model=NGCFConfig(embedding_dim=8, layer_sizes=(8,)),
-        batch_size=64,
-        max_epochs=6,
-        patience=2,
-        refit=False,
-    )
+    config = replace(TINY, max_epochs=6, patience=2, refit=False)
     reports: list[EpochReport] = []
     result = train_ngcf(
         split.train, split.valid, split.test, config, progress=reports.append
@@ -259,13 +256,7 @@ def test_validation_sample_is_fixed_by_its_seed():
 
 def test_training_validates_on_the_sample():
     split, _ = split_per_user(clustered(), seed=0)
-    config = TrainConfig(
-        model=NGCFConfig(embedding_dim=8, layer_sizes=(8,)),
-        batch_size=64,
-        max_epochs=2,
-        refit=False,
-        valid_users=10,
-    )
+    config = replace(TINY, max_epochs=2, refit=False, valid_users=10)
     reports: list[EpochReport] = []
     result = train_ngcf(
         split.train, split.valid, split.test, config, progress=reports.append
