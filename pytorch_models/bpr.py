@@ -59,23 +59,26 @@ class _SparseBPR(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, user_table, item_table, users, positives, negatives):
+    def forward(ctx, user_table, item_table, users, positives, negatives, scores):
         # the arguments of bpr_loss
         batch, k = negatives.shape
         n_users, n_items = user_table.shape[0], item_table.shape[0]
         order = torch.argsort(users)  # loss is order-free; CSR rows need sorting
         rows = users[order].repeat_interleave(k + 1)
         cols = torch.cat([positives[order].unsqueeze(1), negatives[order]], 1).view(-1)
-        pattern = _pattern(
-            rows, cols, user_table.new_ones(rows.numel()), (n_users, n_items)
-        )
-        scores = (
-            torch.sparse.sampled_addmm(
-                pattern, user_table.detach(), item_table.detach().t(), beta=0.0
+        if scores is not None:
+            scores = scores[order]
+        else:
+            pattern = _pattern(
+                rows, cols, user_table.new_ones(rows.numel()), (n_users, n_items)
             )
-            .values()
-            .view(batch, k + 1)
-        )
+            scores = (
+                torch.sparse.sampled_addmm(
+                    pattern, user_table.detach(), item_table.detach().t(), beta=0.0
+                )
+                .values()
+                .view(batch, k + 1)
+            )
         diff = scores[:, 1:] - scores[:, :1]  # s_uj - s_ui, (B, k)
         scale = 1.0 / (batch * k)
         loss = F.softplus(diff).sum() * scale
@@ -102,8 +105,8 @@ class _SparseBPR(torch.autograd.Function):
             for g in ctx.saved_tensors
         ]
         if len(grads) == 1:  # one table: its whole gradient is the first's
-            return grads[0], None, None, None, None
-        return grads[0], grads[1], None, None, None
+            return grads[0], None, None, None, None, None
+        return grads[0], grads[1], None, None, None, None
 
 
 def _one_table_gradient(
@@ -140,6 +143,7 @@ def bpr_loss(
     users: torch.Tensor,
     positives: torch.Tensor,
     negatives: torch.Tensor,
+    scores: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean BPR loss of a batch, from the full user and item embedding tables.
 
@@ -157,6 +161,9 @@ def bpr_loss(
         user_table: (n_users, D) final user embeddings.
         item_table: (n_items, D) final item embeddings.
         users, positives: (B,) int64 indices; negatives: (B, k) int64.
+        scores: (B, 1 + k) the current ``s_ui`` then ``s_uj`` of each pair, when
+            the caller has already computed them (the hard-negative draw does):
+            they are then not computed again. Never differentiated through.
     """
     if (
         users.numel() * (negatives.shape[1] + 1)
@@ -166,7 +173,9 @@ def bpr_loss(
         # (possible only for toy sizes); gathering is cheap there anyway.
         pairs = torch.cat([positives.unsqueeze(1), negatives], dim=1)
         return bpr_loss_reference(user_table[users], item_table[pairs])
-    return _SparseBPR.apply(user_table, item_table, users, positives, negatives)
+    if scores is not None:
+        scores = scores.detach()
+    return _SparseBPR.apply(user_table, item_table, users, positives, negatives, scores)
 
 
 def bpr_loss_reference(users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:

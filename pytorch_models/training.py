@@ -132,21 +132,30 @@ def _draw_negatives(
     user_final: torch.Tensor,
     item_final: torch.Tensor,
     users: torch.Tensor,
+    positives: torch.Tensor,
     config: TrainConfig,
     generator: torch.Generator,
     item_offset: int = 0,
-) -> torch.Tensor:
-    """(B, num_negatives) negatives; with ``negative_pool`` p > 1, each is the
-    highest-scored of p uniform candidates under the current embeddings (dynamic
-    negative sampling, Zhang et al., SIGIR 2013). Item i is row ``item_offset +
-    i`` of ``item_final`` (training passes one node table for both)."""
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(B, num_negatives) negatives of the (B,) pairs (users, positives).
+
+    With ``negative_pool`` p > 1 each negative is the highest-scored of p uniform
+    candidates under the current embeddings (dynamic negative sampling, Zhang et
+    al., SIGIR 2013), and the (B, 1 + num_negatives) scores of each positive and
+    its chosen negatives come back too, for :func:`bpr_loss` not to compute them
+    again (None with uniform negatives). Item i is row ``item_offset + i`` of
+    ``item_final`` (training passes one node table for both).
+    """
     k, pool = config.num_negatives, config.negative_pool
     if pool <= 1:
-        return sampler.sample(users, k, generator)
+        return sampler.sample(users, k, generator), None
     candidates = sampler.sample(users, k * pool, generator)
-    scores = pair_scores(user_final, item_final, users, candidates + item_offset)
-    best = scores.view(-1, k, pool).argmax(2, keepdim=True)
-    return candidates.view(-1, k, pool).gather(2, best).squeeze(2)
+    scored = torch.cat([positives.unsqueeze(1), candidates], 1) + item_offset
+    scores = pair_scores(user_final, item_final, users, scored)  # (B, 1 + k p)
+    best = scores[:, 1:].reshape(-1, k, pool).argmax(2, keepdim=True)
+    negatives = candidates.view(-1, k, pool).gather(2, best).squeeze(2)
+    chosen = scores[:, 1:].reshape(-1, k, pool).gather(2, best).squeeze(2)
+    return negatives, torch.cat([scores[:, :1], chosen], 1)
 
 
 @dataclass(frozen=True)
@@ -223,10 +232,10 @@ def _run_epoch(
         if graph.edge_ids is not None:
             adj = edge_dropout(adj, graph.edge_ids, config.edge_dropout, generator)
         nodes = model.node_embeddings(adj)
-        negatives = _draw_negatives(
-            graph.sampler, nodes, nodes, users, config, generator, item_offset=offset
+        negatives, scores = _draw_negatives(
+            graph.sampler, nodes, nodes, users, items, config, generator, offset
         )
-        loss = bpr_loss(nodes, nodes, users, items + offset, negatives + offset)
+        loss = bpr_loss(nodes, nodes, users, items + offset, negatives + offset, scores)
         if config.l2_weight:
             loss = loss + config.l2_weight * l2_penalty(
                 model.user_embedding, model.item_embedding, users, items, negatives

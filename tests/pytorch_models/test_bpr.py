@@ -54,3 +54,22 @@ def test_one_node_table_matches_two_tables():
         (grad,) = torch.autograd.grad(loss * 2, [table])
         torch.testing.assert_close(grad[user_rows], grad_user)
         torch.testing.assert_close(grad[item_rows], grad_item)
+
+
+def test_given_scores_give_the_same_loss_and_gradients():
+    g = torch.Generator().manual_seed(4)
+    users_t = torch.randn(30, 6, generator=g, requires_grad=True)
+    items_t = torch.randn(40, 6, generator=g, requires_grad=True)
+    users = torch.randint(30, (50,), generator=g)
+    pos = torch.randint(40, (50,), generator=g)
+    neg = torch.randint(40, (50, 3), generator=g)
+    pairs = torch.cat([pos[:, None], neg], dim=1)
+    scores = pair_scores(users_t, items_t, users, pairs)
+    computed = bpr_loss(users_t, items_t, users, pos, neg)
+    given = bpr_loss(users_t, items_t, users, pos, neg, scores=scores)
+    torch.testing.assert_close(given, computed)
+    grads = torch.autograd.grad(given, [users_t, items_t])
+    for a, b in zip(
+        grads, torch.autograd.grad(computed, [users_t, items_t]), strict=True
+    ):
+        torch.testing.assert_close(a, b)

@@ -109,8 +109,9 @@ def test_hard_negatives_are_the_best_scored_unseen_candidates():
     users = torch.tensor([0, 1] * 200)
     config = TrainConfig(num_negatives=3, negative_pool=4)
     generator = torch.Generator().manual_seed(0)
-    negatives = _draw_negatives(
-        sampler, user_final, item_final, users, config, generator
+    positives = torch.tensor([0, 2] * 200)
+    negatives, scores = _draw_negatives(
+        sampler, user_final, item_final, users, positives, config, generator
     )
     assert negatives.shape == (400, 3)
     assert not sampler.is_known(users.unsqueeze(1), negatives).any()
@@ -119,14 +120,20 @@ def test_hard_negatives_are_the_best_scored_unseen_candidates():
     # user 1 (5 unseen items); a uniform draw is it 1/4 or 1/5 of the time
     assert (negatives[0::2] == 5).float().mean() > 0.6  # user 0: highest id
     assert (negatives[1::2] == 0).float().mean() > 0.5  # user 1: lowest id
-    uniform = _draw_negatives(
+    # the scores of each positive, then of its chosen negatives
+    pairs = torch.cat([positives.unsqueeze(1), negatives], 1)
+    expected = (item_final[pairs] * user_final[users].unsqueeze(1)).sum(-1)
+    torch.testing.assert_close(scores, expected)
+    uniform, no_scores = _draw_negatives(
         sampler,
         user_final,
         item_final,
         users,
+        positives,
         TrainConfig(num_negatives=3, negative_pool=1),
         torch.Generator().manual_seed(0),
     )
+    assert no_scores is None
     assert (uniform[0::2] == 5).float().mean() < 0.4
 
 
