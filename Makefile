@@ -101,9 +101,13 @@ bench-clicks: stack-up data
 	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
-.PHONY: bench-train bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events bench-search
+.PHONY: bench-train bench-train-scale bench-pss bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events bench-search
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
+bench-train-scale: install
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks.train_ngcf_scale --sizes ml100k original 10x --threads 1 2 --epochs 3
+bench-pss: catalogue
+	$(PY) -m benchmarks.serving_pss --synthetic 10x --cache-dir data/bench
 bench-foldin: catalogue
 	OMP_NUM_THREADS=1 $(MANAGE) evaluate_foldin --seed 0 --threads 1
 bench-foldin-graded: catalogue

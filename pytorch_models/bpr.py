@@ -59,30 +59,38 @@ class _SparseBPR(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, user_table, item_table, users, positives, negatives):
+    def forward(ctx, user_table, item_table, users, positives, negatives, scores):
         # the arguments of bpr_loss
         batch, k = negatives.shape
         n_users, n_items = user_table.shape[0], item_table.shape[0]
         order = torch.argsort(users)  # loss is order-free; CSR rows need sorting
         rows = users[order].repeat_interleave(k + 1)
         cols = torch.cat([positives[order].unsqueeze(1), negatives[order]], 1).view(-1)
-        pattern = _pattern(
-            rows, cols, user_table.new_ones(rows.numel()), (n_users, n_items)
-        )
-        scores = (
-            torch.sparse.sampled_addmm(
-                pattern, user_table.detach(), item_table.detach().t(), beta=0.0
+        if scores is not None:
+            scores = scores[order]
+        else:
+            pattern = _pattern(
+                rows, cols, user_table.new_ones(rows.numel()), (n_users, n_items)
             )
-            .values()
-            .view(batch, k + 1)
-        )
+            scores = (
+                torch.sparse.sampled_addmm(
+                    pattern, user_table.detach(), item_table.detach().t(), beta=0.0
+                )
+                .values()
+                .view(batch, k + 1)
+            )
         diff = scores[:, 1:] - scores[:, :1]  # s_uj - s_ui, (B, k)
         scale = 1.0 / (batch * k)
         loss = F.softplus(diff).sum() * scale
         sig = torch.sigmoid(diff).mul_(scale)  # d loss / d s_uj
         coef = torch.cat([-sig.sum(1, keepdim=True), sig], 1).view(-1)  # (B (k+1),)
-        grad_user = _pattern(rows, cols, coef, (n_users, n_items)) @ item_table.detach()
         by_item = torch.argsort(cols)
+        if user_table is item_table:
+            ctx.save_for_backward(
+                _one_table_gradient(rows, cols, coef, by_item, user_table)
+            )
+            return loss
+        grad_user = _pattern(rows, cols, coef, (n_users, n_items)) @ item_table.detach()
         grad_item = (
             _pattern(cols[by_item], rows[by_item], coef[by_item], (n_items, n_users))
             @ user_table.detach()
@@ -92,8 +100,41 @@ class _SparseBPR(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        grad_user, grad_item = ctx.saved_tensors
-        return grad_user * grad_output, grad_item * grad_output, None, None, None
+        grads = [
+            g if float(grad_output) == 1.0 else g * grad_output  # skip a (N, D) pass
+            for g in ctx.saved_tensors
+        ]
+        if len(grads) == 1:  # one table: its whole gradient is the first's
+            return grads[0], None, None, None, None, None
+        return grads[0], grads[1], None, None, None, None
+
+
+def _one_table_gradient(
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    coef: torch.Tensor,
+    by_col: torch.Tensor,
+    table: torch.Tensor,
+) -> torch.Tensor:
+    """``(C + C^T) @ T`` for users and items that are rows of one table T.
+
+    C holds ``coef`` at (rows, cols), rows sorted and ``cols[by_col]`` sorted.
+    One CSR product instead of two, and no (N, D) sum of the two gradients.
+    When every column follows every row (items stored after users) the two
+    sorted halves are already in order; otherwise they are sorted together.
+    """
+    both_rows = torch.cat([rows, cols[by_col]])
+    both_cols = torch.cat([cols, rows[by_col]])
+    both_coef = torch.cat([coef, coef[by_col]])
+    if rows.numel() and int(rows[-1]) > int(cols[by_col[0]]):
+        order = torch.argsort(both_rows, stable=True)
+        both_rows, both_cols, both_coef = (
+            both_rows[order],
+            both_cols[order],
+            both_coef[order],
+        )
+    n = table.shape[0]
+    return _pattern(both_rows, both_cols, both_coef, (n, n)) @ table.detach()
 
 
 def bpr_loss(
@@ -102,6 +143,7 @@ def bpr_loss(
     users: torch.Tensor,
     positives: torch.Tensor,
     negatives: torch.Tensor,
+    scores: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean BPR loss of a batch, from the full user and item embedding tables.
 
@@ -119,6 +161,9 @@ def bpr_loss(
         user_table: (n_users, D) final user embeddings.
         item_table: (n_items, D) final item embeddings.
         users, positives: (B,) int64 indices; negatives: (B, k) int64.
+        scores: (B, 1 + k) the current ``s_ui`` then ``s_uj`` of each pair, when
+            the caller has already computed them (the hard-negative draw does):
+            they are then not computed again. Never differentiated through.
     """
     if (
         users.numel() * (negatives.shape[1] + 1)
@@ -128,7 +173,9 @@ def bpr_loss(
         # (possible only for toy sizes); gathering is cheap there anyway.
         pairs = torch.cat([positives.unsqueeze(1), negatives], dim=1)
         return bpr_loss_reference(user_table[users], item_table[pairs])
-    return _SparseBPR.apply(user_table, item_table, users, positives, negatives)
+    if scores is not None:
+        scores = scores.detach()
+    return _SparseBPR.apply(user_table, item_table, users, positives, negatives, scores)
 
 
 def bpr_loss_reference(users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,13 @@ class TrainConfig:
 
     model: NGCFConfig = field(default_factory=NGCFConfig)  # architecture
     learning_rate: float = 5e-3  # Adam step size
-    batch_size: int = 16384  # positive (user, item) pairs per step (one propagation)
+    # positive (user, item) pairs per step (one propagation); the minimum, see
+    # steps_per_epoch
+    batch_size: int = 16384
+    # most full-graph steps per epoch: larger graphs get proportionally larger
+    # batches, so an epoch's cost grows linearly with the edges, not as their
+    # square (6 keeps ml-100k's 5 selection and 6 refit steps of batch_size)
+    steps_per_epoch: int = 6
     num_negatives: int = 2  # sampled negatives per positive pair
     negative_pool: int = 4  # candidates drawn per negative; the best-scored is kept
     l2_weight: float = 1e-5  # lambda of the L2 penalty on the batch's E0 rows
@@ -45,6 +51,9 @@ class TrainConfig:
     lr_decay_patience: int = 5  # evaluations without improvement that make a plateau
     eval_every: int = 1  # validate every this many epochs
     eval_user_batch: int = 1024  # users scored per chunk during evaluation
+    # early stopping ranks a fixed, seeded sample of this many validation users
+    # (all of them when there are fewer); the test ranks every user
+    valid_users: int = 2048
     seed: int = 0  # seeds init, dropout, shuffling and sampling
     # after early stopping, train again from scratch on train + valid for the
     # best epoch count; that model is the result (off, or without valid: the
@@ -55,10 +64,13 @@ class TrainConfig:
         if isinstance(self.model, dict):  # read back from asdict()
             object.__setattr__(self, "model", NGCFConfig(**self.model))
         counts = (self.batch_size, self.num_negatives, self.negative_pool)
-        if min(counts) < 1 or self.max_epochs < 1:
+        if min(counts) < 1 or min(self.max_epochs, self.steps_per_epoch) < 1:
             raise ValueError(
-                "batch_size, num_negatives, negative_pool and max_epochs must be >= 1"
+                "batch_size, num_negatives, negative_pool, max_epochs and "
+                "steps_per_epoch must be >= 1"
             )
+        if self.valid_users < 1:
+            raise ValueError("valid_users must be >= 1")
         if min(self.patience, self.lr_decay_patience, self.eval_every) < 1:
             raise ValueError("patience, lr_decay_patience and eval_every must be >= 1")
         if not 0 <= self.edge_dropout < 1:

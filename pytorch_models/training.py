@@ -30,9 +30,11 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "EpochReport",
     "TrainResult",
+    "epoch_batch_size",
     "l2_penalty",
     "save_training_curve",
     "train_ngcf",
+    "validation_sample",
 ]
 
 SELECTION_METRIC = "recall@20"
@@ -48,6 +50,7 @@ class EpochReport:
     seconds: float  # wall time of the epoch, validation included
     cpu_seconds: float  # CPU time of this process in the epoch (robust to a busy host)
     best_epoch: int  # best epoch so far (0 before the first validation)
+    valid_seconds: float = 0.0  # wall time of the validation in ``seconds``
     valid: dict[str, float] | None = None  # all validation metrics, if validated
     phase: str = "select"  # "select" (early stopping) or "refit" (train + valid)
 
@@ -129,19 +132,30 @@ def _draw_negatives(
     user_final: torch.Tensor,
     item_final: torch.Tensor,
     users: torch.Tensor,
+    positives: torch.Tensor,
     config: TrainConfig,
     generator: torch.Generator,
-) -> torch.Tensor:
-    """(B, num_negatives) negatives; with ``negative_pool`` p > 1, each is the
-    highest-scored of p uniform candidates under the current embeddings (dynamic
-    negative sampling, Zhang et al., SIGIR 2013)."""
+    item_offset: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(B, num_negatives) negatives of the (B,) pairs (users, positives).
+
+    With ``negative_pool`` p > 1 each negative is the highest-scored of p uniform
+    candidates under the current embeddings (dynamic negative sampling, Zhang et
+    al., SIGIR 2013), and the (B, 1 + num_negatives) scores of each positive and
+    its chosen negatives come back too, for :func:`bpr_loss` not to compute them
+    again (None with uniform negatives). Item i is row ``item_offset + i`` of
+    ``item_final`` (training passes one node table for both).
+    """
     k, pool = config.num_negatives, config.negative_pool
     if pool <= 1:
-        return sampler.sample(users, k, generator)
+        return sampler.sample(users, k, generator), None
     candidates = sampler.sample(users, k * pool, generator)
-    scores = pair_scores(user_final, item_final, users, candidates)
-    best = scores.view(-1, k, pool).argmax(2, keepdim=True)
-    return candidates.view(-1, k, pool).gather(2, best).squeeze(2)
+    scored = torch.cat([positives.unsqueeze(1), candidates], 1) + item_offset
+    scores = pair_scores(user_final, item_final, users, scored)  # (B, 1 + k p)
+    best = scores[:, 1:].reshape(-1, k, pool).argmax(2, keepdim=True)
+    negatives = candidates.view(-1, k, pool).gather(2, best).squeeze(2)
+    chosen = scores[:, 1:].reshape(-1, k, pool).gather(2, best).squeeze(2)
+    return negatives, torch.cat([scores[:, :1], chosen], 1)
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,32 @@ class _Graph:
         )
 
 
+def epoch_batch_size(n_pairs: int, config: TrainConfig) -> int:
+    """Pairs per step: ``batch_size``, or more when that would take more than
+    ``steps_per_epoch`` steps, so an epoch never propagates the graph more than
+    ``steps_per_epoch`` times and its cost grows linearly with the edges."""
+    return max(config.batch_size, -(-n_pairs // config.steps_per_epoch))
+
+
+def validation_sample(
+    users: torch.Tensor, items: torch.Tensor, *, size: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The validation pairs of ``size`` users drawn without replacement (seeded)
+    from those with validation pairs; all pairs when there are at most ``size``.
+
+    Early stopping only compares epochs with each other, so a fixed sample ranks
+    them as the whole set does while costing ``size`` users' scores instead of
+    every user's (users x items x D per validation).
+    """
+    candidates = torch.unique(users)
+    if candidates.numel() <= size:
+        return users, items
+    generator = torch.Generator().manual_seed(seed)
+    chosen = candidates[torch.randperm(candidates.numel(), generator=generator)[:size]]
+    keep = torch.isin(users, chosen)
+    return users[keep], items[keep]
+
+
 def _run_epoch(
     model: NGCF,
     optimizer: torch.optim.Optimizer,
@@ -176,22 +216,26 @@ def _run_epoch(
     config: TrainConfig,
     generator: torch.Generator,
 ) -> float:
-    """One pass over the shuffled training pairs; returns the mean batch loss."""
+    """One pass over the shuffled training pairs; returns the mean batch loss.
+
+    Pairs are scored on the one (N, D) node table (item i is node ``n_users +
+    i``), so the backward pass never splits it into a user and an item table.
+    """
     model.train()
     pair_u, pair_i = graph.pairs
+    offset = model.n_users
     total, batches = 0.0, 0
-    for batch in torch.randperm(pair_u.numel(), generator=generator).split(
-        config.batch_size
-    ):
+    batch_size = epoch_batch_size(pair_u.numel(), config)
+    for batch in torch.randperm(pair_u.numel(), generator=generator).split(batch_size):
         users, items = pair_u[batch], pair_i[batch]
         adj = graph.adjacency
         if graph.edge_ids is not None:
             adj = edge_dropout(adj, graph.edge_ids, config.edge_dropout, generator)
-        user_final, item_final = model(adj)
-        negatives = _draw_negatives(
-            graph.sampler, user_final, item_final, users, config, generator
+        nodes = model.node_embeddings(adj)
+        negatives, scores = _draw_negatives(
+            graph.sampler, nodes, nodes, users, items, config, generator, offset
         )
-        loss = bpr_loss(user_final, item_final, users, items, negatives)
+        loss = bpr_loss(nodes, nodes, users, items + offset, negatives + offset, scores)
         if config.l2_weight:
             loss = loss + config.l2_weight * l2_penalty(
                 model.user_embedding, model.item_embedding, users, items, negatives
@@ -283,9 +327,11 @@ def _fit(
     for epoch in range(1, epochs + 1):
         epoch_clock = _Clock()
         loss = _run_epoch(model, optimizer, graph, config, generator)
-        valid = None
+        valid, valid_seconds = None, 0.0
         if stopping is not None and (epoch % config.eval_every == 0 or epoch == epochs):
+            valid_clock = _Clock()
             valid = stopping.validate(epoch, model, graph, optimizer)
+            valid_seconds = valid_clock.elapsed()[0]
             if stopping.best_epoch == epoch:
                 stopping.to_best = clock.elapsed()
         seconds, cpu_seconds = epoch_clock.elapsed()
@@ -295,6 +341,7 @@ def _fit(
             valid_recall_at_20=None if valid is None else valid[SELECTION_METRIC],
             seconds=seconds,
             cpu_seconds=cpu_seconds,
+            valid_seconds=valid_seconds,
             best_epoch=epochs if stopping is None else stopping.best_epoch,
             valid=valid,
             phase="refit" if stopping is None else "select",
@@ -408,7 +455,10 @@ def _select_and_refit(
     n_users, n_items = data.user_ids.size, data.item_ids.size
     graph = _Graph.build(*data.train, n_users, n_items, config)
     valid_eval = RankingEvaluator(
-        *data.train, *data.valid, n_items, user_batch=config.eval_user_batch
+        *data.train,
+        *validation_sample(*data.valid, size=config.valid_users, seed=config.seed),
+        n_items,
+        user_batch=config.eval_user_batch,
     )
     if valid_eval.n_users == 0:
         logger.warning("no validation interactions: no early stopping, last epoch kept")

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pytorch_models.ngcf.shared_arrays import file_lock
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["CandidateIndex", "candidate_index_beside", "default_nlist"]
@@ -107,7 +109,11 @@ class CandidateIndex:
 
     @classmethod
     def load(cls, path: str | Path, dim: int, nprobe: int = 32) -> CandidateIndex:
-        index = _faiss().read_index(str(path))
+        """Map the index file read-only: every process on the host that loads the
+        same file shares its pages (the file is replaced by rename, never
+        rewritten in place, so a mapping stays valid)."""
+        faiss = _faiss()
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
         if index.d != dim + 2:
             raise ValueError(f"{path}: index of width {index.d}, expected {dim + 2}")
         return cls(index, dim, min(nprobe, index.nlist))
@@ -125,22 +131,36 @@ def candidate_index_beside(
 
     The cache is named after the prior weight (the bias is part of the indexed
     vectors) and rebuilt when the checkpoint is newer or the cache unreadable; a
-    cache that cannot be written is only logged.
+    cache that cannot be written is only logged (the index then lives in this
+    process's memory). A cached index is memory-mapped, shared by every process
+    on the host.
     """
     cache = checkpoint.with_name(f"{checkpoint.name}.prior{prior_weight:g}.ivf.faiss")
     if cache.exists() and cache.stat().st_mtime < checkpoint.stat().st_mtime:
         cache.unlink(missing_ok=True)
-    if cache.exists():
-        try:
-            return CandidateIndex.load(cache, vectors.shape[1], nprobe)
-        except (RuntimeError, ValueError) as exc:
-            logger.warning("rebuilding unreadable candidate index %s: %s", cache, exc)
-    index = CandidateIndex.build(vectors, bias, nprobe=nprobe)
+    index = _load_cached(cache, vectors.shape[1], nprobe)
+    if index is not None:
+        return index
     try:
-        index.save(cache)
+        with file_lock(cache):  # processes starting together build it once
+            index = _load_cached(cache, vectors.shape[1], nprobe)
+            if index is None:
+                CandidateIndex.build(vectors, bias, nprobe=nprobe).save(cache)
+                index = CandidateIndex.load(cache, vectors.shape[1], nprobe)
     except OSError as exc:
         logger.warning("could not cache the candidate index: %s", exc)
+        index = CandidateIndex.build(vectors, bias, nprobe=nprobe)
     return index
+
+
+def _load_cached(cache: Path, dim: int, nprobe: int) -> CandidateIndex | None:
+    if not cache.exists():
+        return None
+    try:
+        return CandidateIndex.load(cache, dim, nprobe)
+    except (RuntimeError, ValueError) as exc:
+        logger.warning("rebuilding unreadable candidate index %s: %s", cache, exc)
+        return None
 
 
 def _augment(vectors: np.ndarray, bias: np.ndarray | None) -> np.ndarray:

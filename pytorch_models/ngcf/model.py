@@ -93,21 +93,84 @@ class NGCF(nn.Module):
             adjacency: (N, N) symmetric sparse CSR ``A_hat``, N = n_users + n_items.
         """
         slope = self.config.leaky_relu_slope
+        rate = self.config.message_dropout if self.training else 0.0
         ego = torch.cat([self.user_embedding, self.item_embedding], dim=0)
         layers = [ego]
         for w1, w2 in zip(self.w1, self.w2, strict=True):
             side = symmetric_spmm(adjacency, ego)
-            ego = F.leaky_relu(w1(side + ego) + w2(side * ego), slope)
-            if self.training and self.config.message_dropout > 0:
-                ego = message_dropout(ego, self.config.message_dropout)
-            ego = F.normalize(ego, p=2.0, dim=1)
+            keep = None
+            if rate > 0:
+                keep = message_dropout(torch.ones(ego.shape[0], w1.out_features), rate)
+            ego = _NgcfLayer.apply(
+                side, ego, w1.weight, w2.weight, w1.bias + w2.bias, slope, keep
+            )
             layers.append(ego)
         return layers
+
+    def node_embeddings(self, adjacency: torch.Tensor) -> torch.Tensor:
+        """(N, D) final embeddings of all nodes, users first: concat(E_0..E_L).
+
+        Training scores pairs on this one table (items offset by ``n_users``):
+        slicing it into a user and an item table costs two zero-filled (N, D)
+        gradients in the backward pass.
+        """
+        return torch.cat(self.layer_embeddings(adjacency), dim=1)
 
     def forward(self, adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Final user (n_users, D) and item (n_items, D) embeddings.
 
         D = embedding_dim + sum(layer_sizes): the concatenation of all layers.
         """
-        final = torch.cat(self.layer_embeddings(adjacency), dim=1)
+        final = self.node_embeddings(adjacency)
         return final[: self.n_users], final[self.n_users :]
+
+
+class _NgcfLayer(torch.autograd.Function):
+    """One NGCF layer with a hand-written backward pass.
+
+    Forward, with s = side + e, p = side * e and m the message-dropout mask
+    (kept entries scaled by 1/(1-rate); all ones without dropout):
+
+        z = s W1^T + p W2^T + b,   h = LeakyReLU(z) * m,   out = h / ||h||
+
+    Backward, from g = d loss / d out:
+
+        dh = (g - out <g, out>) / ||h||          (row-wise)
+        dz = dh * m * (1 if out > 0 else slope)   (out has z's sign)
+        dW1 = dz^T s,  dW2 = dz^T p,  db = sum_rows dz
+        ds = dz W1,    dp = dz W2
+        d side = ds + dp * e,   d e = ds + dp * side
+
+    Autograd's version of the same layer keeps and re-reads about twice as many
+    (N, width) temporaries; on CPU those elementwise passes, not the matrix
+    products, were most of a training step.
+    """
+
+    @staticmethod
+    def forward(ctx, side, ego, w1, w2, bias, slope, keep):
+        # the arguments of NGCF.layer_embeddings' call
+        s = side + ego
+        p = side * ego
+        z = torch.addmm(bias, s, w1.t()).addmm_(p, w2.t())
+        h = F.leaky_relu(z, slope)
+        if keep is not None:
+            h.mul_(keep)
+        norm = torch.linalg.vector_norm(h, dim=1, keepdim=True).clamp_(min=1e-12)
+        out = h.div_(norm)  # z's sign, which the backward needs, is out's
+        ctx.slope = slope
+        ctx.save_for_backward(side, ego, s, p, w1, w2, keep, norm, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        side, ego, s, p, w1, w2, keep, norm, out = ctx.saved_tensors
+        dot = (grad * out).sum(1, keepdim=True)
+        dh = (grad - out * dot).div_(norm)  # never writes ``grad``
+        dz = torch.ops.aten.leaky_relu_backward(dh, out, ctx.slope, True)
+        if keep is not None:
+            dz.mul_(keep)
+        ds = dz @ w1
+        dp = dz @ w2
+        d_side = torch.addcmul(ds, dp, ego)
+        d_ego = ds.addcmul_(dp, side)
+        return d_side, d_ego, dz.t() @ s, dz.t() @ p, dz.sum(0), None, None

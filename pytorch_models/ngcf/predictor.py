@@ -27,6 +27,7 @@ from pytorch_models.ngcf.ranking import (
     rank_exact,
     top_k,
 )
+from pytorch_models.ngcf.shared_arrays import shared_array_beside
 from pytorch_models.ngcf.signals import GradedSignals, signed_weights
 
 logger = logging.getLogger(__name__)
@@ -167,6 +168,10 @@ class NgcfPredictor:
     ) -> NgcfPredictor:
         """Load a checkpoint (weights_only) once; share the result between threads.
 
+        The item matrices are memory-mapped read-only from ``.npy`` files beside
+        the checkpoint (written on first load), so every process on the host
+        reads one copy.
+
         A catalogue above ``config.exact_ranking_limit`` items also gets its
         candidate index, cached beside the checkpoint (rebuilt when the checkpoint
         is newer or the prior weight differs).
@@ -174,6 +179,7 @@ class NgcfPredictor:
         path = Path(path)
         config = config or FinetuneConfig()
         predictor = cls(load_checkpoint(path), config)
+        predictor._share_arrays_beside(path)
         if predictor.n_items > config.exact_ranking_limit:
             predictor.candidates = candidate_index_beside(
                 path,
@@ -183,6 +189,16 @@ class NgcfPredictor:
                 nprobe=config.candidate_nprobe,
             )
         return predictor
+
+    def _share_arrays_beside(self, path: Path) -> None:
+        """Swap the item matrices for read-only maps of files beside the
+        checkpoint, one copy per host (pytorch_models.ngcf.shared_arrays)."""
+        model = self.model
+        model.item_final = shared_array_beside(path, "item_final", model.item_final)
+        if self.neighbours is not None:
+            self.neighbours = shared_array_beside(
+                path, "item_neighbours", self.neighbours
+            )
 
     def _split_known(self, movie_ids: Iterable[int]) -> tuple[list[int], list[int]]:
         known: dict[int, None] = {}

@@ -1,4 +1,6 @@
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytorch_models.sampling import NegativeSampler
 
@@ -13,3 +15,19 @@ def test_sampler_never_returns_known_items():
         assert neg.shape == (100, 4)
         assert set(neg[0::2].flatten().tolist()) == {3, 4}
         assert 3 not in set(neg[1::2].flatten().tolist())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.sets(st.tuples(st.integers(0, 9), st.integers(0, 12)), min_size=1),
+    queries=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=1),
+)
+def test_bitmap_and_sorted_keys_answer_membership_alike(pairs, queries):
+    users = torch.tensor([u for u, _ in sorted(pairs)])
+    items = torch.tensor([i for _, i in sorted(pairs)])
+    q_users = torch.tensor([u for u, _ in queries])
+    q_items = torch.tensor([i for _, i in queries])
+    expected = [(u, i) in pairs for u, i in queries]
+    for dense_limit in (0, 1 << 20):
+        sampler = NegativeSampler(users, items, n_items=13, dense_limit=dense_limit)
+        assert sampler.is_known(q_users, q_items).tolist() == expected

@@ -12,8 +12,10 @@ from pytorch_models.sampling import NegativeSampler
 from pytorch_models.training import (
     EpochReport,
     _draw_negatives,
+    epoch_batch_size,
     save_training_curve,
     train_ngcf,
+    validation_sample,
 )
 from tests.worlds import parity_split
 
@@ -107,8 +109,9 @@ def test_hard_negatives_are_the_best_scored_unseen_candidates():
     users = torch.tensor([0, 1] * 200)
     config = TrainConfig(num_negatives=3, negative_pool=4)
     generator = torch.Generator().manual_seed(0)
-    negatives = _draw_negatives(
-        sampler, user_final, item_final, users, config, generator
+    positives = torch.tensor([0, 2] * 200)
+    negatives, scores = _draw_negatives(
+        sampler, user_final, item_final, users, positives, config, generator
     )
     assert negatives.shape == (400, 3)
     assert not sampler.is_known(users.unsqueeze(1), negatives).any()
@@ -117,26 +120,29 @@ def test_hard_negatives_are_the_best_scored_unseen_candidates():
     # user 1 (5 unseen items); a uniform draw is it 1/4 or 1/5 of the time
     assert (negatives[0::2] == 5).float().mean() > 0.6  # user 0: highest id
     assert (negatives[1::2] == 0).float().mean() > 0.5  # user 1: lowest id
-    uniform = _draw_negatives(
+    # the scores of each positive, then of its chosen negatives
+    pairs = torch.cat([positives.unsqueeze(1), negatives], 1)
+    expected = (item_final[pairs] * user_final[users].unsqueeze(1)).sum(-1)
+    torch.testing.assert_close(scores, expected)
+    uniform, no_scores = _draw_negatives(
         sampler,
         user_final,
         item_final,
         users,
+        positives,
         TrainConfig(num_negatives=3, negative_pool=1),
         torch.Generator().manual_seed(0),
     )
+    assert no_scores is None
     assert (uniform[0::2] == 5).float().mean() < 0.4
+
+
+TINY = TrainConfig(model=NGCFConfig(embedding_dim=8, layer_sizes=(8,)), batch_size=64)
 
 
 def test_without_refit_the_best_epoch_weights_are_the_result():
     split, _ = split_per_user(clustered(), seed=0)
-    config = TrainConfig(
-        model=NGCFConfig(embedding_dim=8, layer_sizes=(8,)),
-        batch_size=64,
-        max_epochs=6,
-        patience=2,
-        refit=False,
-    )
+    config = replace(TINY, max_epochs=6, patience=2, refit=False)
     reports: list[EpochReport] = []
     result = train_ngcf(
         split.train, split.valid, split.test, config, progress=reports.append
@@ -157,9 +163,14 @@ SMALL = TrainConfig(
 )
 
 
-def test_checkerboard_withheld_item_ranks_first():
+@pytest.mark.parametrize("steps_per_epoch", [6, 1])
+def test_checkerboard_withheld_item_ranks_first(steps_per_epoch):
+    """48 training pairs: batches of 16 (3 steps per epoch), and the same world
+    with the step cap at 1 (one batch of all 48 pairs per epoch)."""
     train, valid, test = parity_split(12, 12, n_train=4)
-    result = train_ngcf(train, valid, test, SMALL)
+    config = replace(SMALL, steps_per_epoch=steps_per_epoch)
+    assert epoch_batch_size(len(train), config) == (16 if steps_per_epoch == 6 else 48)
+    result = train_ngcf(train, valid, test, config)
     model = result.model
     adj = build_normalized_adjacency(
         torch.from_numpy(train.users), torch.from_numpy(train.items), 12, 12
@@ -216,3 +227,47 @@ def test_refit_runs_the_best_epoch_count_without_validation():
     assert len(refit) == refit[0].best_epoch == selection[-1].best_epoch
     assert [r.epoch for r in refit] == list(range(1, len(refit) + 1))
     assert all(r.valid is None for r in refit)
+
+
+def test_batches_grow_so_steps_per_epoch_stay_capped():
+    config = TrainConfig(batch_size=100, steps_per_epoch=4)
+    assert epoch_batch_size(250, config) == 100  # 3 steps, under the cap
+    assert epoch_batch_size(400, config) == 100  # exactly 4 steps
+    assert epoch_batch_size(401, config) == 101  # 4 steps of up to 101
+    assert epoch_batch_size(10_000_000, config) == 2_500_000
+    # ml-100k: 5 selection steps and 6 refit steps of 16,384, as before the cap
+    default = TrainConfig()
+    assert -(-80_000 // epoch_batch_size(80_000, default)) == 5
+    assert -(-90_000 // epoch_batch_size(90_000, default)) == 6
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        TrainConfig(steps_per_epoch=0)
+
+
+def test_validation_sample_is_fixed_by_its_seed():
+    users = torch.arange(500).repeat_interleave(3)
+    items = torch.arange(1500) % 97
+    a = validation_sample(users, items, size=50, seed=7)
+    b = validation_sample(users, items, size=50, seed=7)
+    c = validation_sample(users, items, size=50, seed=8)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert torch.unique(a[0]).numel() == 50
+    assert not torch.equal(a[0], c[0])
+    # every pair of a chosen user is kept, and only pairs that were there
+    assert a[0].numel() == 150
+    kept = set(zip(a[0].tolist(), a[1].tolist(), strict=True))
+    assert kept <= set(zip(users.tolist(), items.tolist(), strict=True))
+    # at most `size` users: the whole set, unchanged
+    whole = validation_sample(users, items, size=500, seed=7)
+    assert torch.equal(whole[0], users) and torch.equal(whole[1], items)
+
+
+def test_training_validates_on_the_sample():
+    split, _ = split_per_user(clustered(), seed=0)
+    config = replace(TINY, max_epochs=2, refit=False, valid_users=10)
+    reports: list[EpochReport] = []
+    result = train_ngcf(
+        split.train, split.valid, split.test, config, progress=reports.append
+    )
+    assert result.metrics.n_valid_users == 10
+    assert result.metrics.n_test_users == 60  # the test ranks everyone
+    assert all(0 < r.valid_seconds < r.seconds for r in reports)

@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +33,28 @@ def test_the_index_is_cached_beside_the_checkpoint(tmp_path, parity_checkpoint):
     assert cache.stat().st_mtime_ns == stamp  # read, not rebuilt
     query = rng.normal(size=8).astype(np.float32)
     assert np.array_equal(first.search(query, 20), again.search(query, 20))
-    cache.write_bytes(b"broken")
+    # replaced, as every writer here replaces it: rewriting a mapped file in
+    # place would pull the pages from under the processes that map it
+    broken = tmp_path / "broken"
+    broken.write_bytes(b"broken")
+    broken.replace(cache)
     rebuilt = candidate_index_beside(path, vectors, None, prior_weight=0, nprobe=4)
     assert np.array_equal(rebuilt.search(query, 20), first.search(query, 20))
+
+
+def test_a_cached_index_is_mapped_read_only(tmp_path, parity_checkpoint):
+    path = shutil.copy(parity_checkpoint, tmp_path / "ngcf.pt")
+    vectors = np.random.default_rng(2).normal(size=(300, 8)).astype(np.float32)
+    index = candidate_index_beside(path, vectors, None, prior_weight=0, nprobe=4)
+    [cache] = tmp_path.glob("ngcf.pt.prior0.ivf.faiss")
+    maps = [
+        line.split()
+        for line in Path("/proc/self/maps").read_text().splitlines()
+        if line.endswith(str(cache))
+    ]
+    assert maps and all("w" not in fields[1] for fields in maps)
+    # searches as the same index held in memory
+    in_memory = CandidateIndex.build(vectors, None, nprobe=4)
+    assert np.array_equal(
+        index.search(vectors[0], 50), in_memory.search(vectors[0], 50)
+    )
