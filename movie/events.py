@@ -7,7 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("click", "rating", "delete")
+KINDS = ("click", "rating", "delete", "impression")
+# A list of movies shown to a visitor: a movie.impressions.Impression, never an Event.
+IMPRESSION = "impression"
 # The kinds a visitor records; a delete is made by the delete services only.
 RECORDED_KINDS = ("click", "rating")
 RATING_MIN, RATING_MAX, RATING_STEP = 0.5, 5.0, 0.5
@@ -74,6 +76,8 @@ class Event:
         if not self.user_key or len(self.user_key) > 80:
             raise EventError("user_key must be 1 to 80 characters")
         check_kind(self.kind)
+        if self.kind == IMPRESSION:
+            raise EventError("an impression is an Impression, not an Event")
         if self.kind == "delete":
             if self.movie_id is not None or self.rating is not None:
                 raise EventError("a delete event carries no movie_id or rating")

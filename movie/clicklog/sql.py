@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 from django.db import IntegrityError, transaction
 
 from movie.clicklog.base import ClickLogStore
 from movie.events import Event
-from movie.models import ClickEvent
+from movie.impressions import Impression
+from movie.models import ClickEvent, ImpressionEvent
+
+SCAN_CHUNK = 2000
 
 
 def _to_event(row: ClickEvent) -> Event:
@@ -18,6 +22,18 @@ def _to_event(row: ClickEvent) -> Event:
         kind=row.kind,
         movie_id=row.movie_id,
         rating=row.rating,
+        ts=row.ts,
+    )
+
+
+def _to_impression(row: ImpressionEvent) -> Impression:
+    return Impression(
+        event_id=row.event_id,
+        user_key=row.user_key,
+        surface=row.surface,
+        model_version=row.model_version,
+        movie_ids=tuple(row.movie_ids),
+        request_id=row.request_id,
         ts=row.ts,
     )
 
@@ -79,3 +95,33 @@ class SqlClickLogStore(ClickLogStore):
 
     def reassign(self, from_key: str, to_key: str) -> int:
         return ClickEvent.objects.filter(user_key=from_key).update(user_key=to_key)
+
+    def add_impression(self, impression: Impression) -> bool:
+        try:
+            with transaction.atomic():
+                _, created = ImpressionEvent.objects.get_or_create(
+                    event_id=impression.event_id,
+                    defaults={
+                        "user_key": impression.user_key,
+                        "surface": impression.surface,
+                        "model_version": impression.model_version,
+                        "movie_ids": list(impression.movie_ids),
+                        "request_id": impression.request_id,
+                        "ts": impression.ts,
+                    },
+                )
+        except IntegrityError:
+            return False
+        return created
+
+    def impressions(self, user_key: str) -> list[Impression]:
+        rows = ImpressionEvent.objects.filter(user_key=user_key)
+        return [_to_impression(row) for row in rows.order_by("-ts", "-event_id")]
+
+    def events_scan(self) -> Iterator[Event]:
+        rows = ClickEvent.objects.order_by().iterator(chunk_size=SCAN_CHUNK)
+        return (_to_event(row) for row in rows)
+
+    def impressions_scan(self) -> Iterator[Impression]:
+        rows = ImpressionEvent.objects.order_by().iterator(chunk_size=SCAN_CHUNK)
+        return (_to_impression(row) for row in rows)
