@@ -41,6 +41,7 @@ urlpatterns = [
     path("api/events", api.EventsView.as_view(), name="api-events"),
     path("api/recommendations", api.RecommendationsView.as_view(), name="api-recs"),
     path("api/history", api.HistoryView.as_view(), name="api-history"),
+    path("api/model", api.ModelView.as_view(), name="api-model"),
     path(
         "api/history/<uuid:event_id>",
         api.HistoryEventView.as_view(),

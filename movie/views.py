@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from movie import api, selectors, services
 from movie.forms import RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
+from movie.impressions import POPULAR_VERSION
 from movie.models import Genre, Movie
 from movie.posters import poster_svg
 from movie.recommendations import selectors as recommendations
@@ -48,18 +49,43 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
 
 
 def _movie_list(
-    request: HttpRequest, template: str, movies, heading: str, **context
+    request: HttpRequest,
+    template: str,
+    movies,
+    heading: str,
+    surface: str | None = None,
+    **context,
 ) -> HttpResponse:
-    """A paginated list of movies with the visitor's ratings."""
+    """A paginated list of movies with the visitor's ratings (recorded as an
+    impression of `surface` when given)."""
     page = _page(request, movies)
+    if surface is not None:
+        record_shown(request, surface, POPULAR_VERSION, [m.pk for m in page])
     context.update(page=page, heading=heading, ratings=_ratings(request))
     return render(request, template, context)
+
+
+def record_shown(
+    request: HttpRequest, surface: str, model_version: str, movie_ids: list[int]
+) -> None:
+    """Record the list this request shows (an impression)."""
+    services.record_impression(
+        user_key=visitor_key(request),
+        surface=surface,
+        model_version=model_version,
+        movie_ids=movie_ids,
+        request_id=uuid.uuid4().hex,
+    )
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return _movie_list(
-        request, "movie/home.html", selectors.movie_list_popular(), "Popular movies"
+        request,
+        "movie/home.html",
+        selectors.movie_list_popular(),
+        "Popular movies",
+        surface="popular",
     )
 
 
@@ -92,10 +118,13 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     rating = selectors.rating_for(user_key=visitor_key(request), movie_id=movie.pk)
     form = RatingForm(initial={"rating": str(rating) if rating else "4.0"})
     similar = recommendations.similar_movies(movie_id=movie.pk)
+    record_shown(
+        request, "similar", similar.model_version, [m.pk for m in similar.movies]
+    )
     return render(
         request,
         "movie/detail.html",
-        {"movie": movie, "rating": rating, "form": form, "similar": similar},
+        {"movie": movie, "rating": rating, "form": form, "similar": similar.movies},
     )
 
 
@@ -105,6 +134,7 @@ def ngcf(request: HttpRequest) -> HttpResponse:
     key = visitor_key(request)
     watched = selectors.history_for(user_key=key)
     recs = recommendations.recommendations_for(user_key=key, k=10, history=watched)
+    record_shown(request, "ngcf", recs.model_version, [i.movie.pk for i in recs.items])
     return render(request, "movie/ngcf.html", {"recs": recs, "watched": watched})
 
 

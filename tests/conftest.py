@@ -89,3 +89,13 @@ def parity_ratings(db):
         for m in liked
         if (m + u) % 5
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_model_watcher(settings):
+    """Tests refresh the served model inline (no watcher thread per process),
+    and each starts with no model loaded."""
+    from movie.recommendations import predictor
+
+    settings.MODEL_SWAP_INTERVAL = 0
+    predictor._served.clear()

@@ -1,57 +1,173 @@
-"""The process-wide NGCF predictor: loaded once from the checkpoint, shared by all
-requests and threads, and reloaded when the checkpoint file is replaced."""
+"""The process-wide NGCF predictor: the champion model version, shared by all
+requests and threads of a process, and swapped without a restart.
+
+A process loads the champion on first need. After that a watcher thread checks
+every MODEL_SWAP_INTERVAL seconds whether the champion changed; if so it fetches
+the artifact (verified by sha256), loads it while requests go on with the old
+model, and replaces one immutable reference, so a request sees either the old or
+the new model, never a mix. An artifact that cannot be fetched, verified or
+loaded leaves the current model in place and is logged. With no registered
+champion (a fresh clone before `train_ngcf`) the NGCF_CHECKPOINT file is served
+as version "unregistered", reloaded when the file is replaced.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, connection
+
+from movie import telemetry
 
 logger = logging.getLogger(__name__)
 
+UNREGISTERED = "unregistered"
+
 _lock = threading.Lock()
-_loaded: dict[str, object] = {}
+_served: dict[str, Any] = {}  # "state": PredictorState, "key": what it was loaded from
+_watcher: dict[str, Any] = {}  # "pid", "thread", "stop"
 
 
 @dataclass(frozen=True)
 class PredictorState:
     predictor: object | None  # pytorch_models.ngcf.predictor.NgcfPredictor, or None
     problem: str = ""  # why there is no predictor
+    version: str = ""  # the ModelVersion served, UNREGISTERED, or "" without one
+    info: dict[str, Any] = field(default_factory=dict)  # created_at, metrics
+
+
+@dataclass(frozen=True)
+class _Target:
+    key: tuple  # identifies what to serve: ("version", name) or ("file", path, mtime)
+    version: str
+    path: Path | None = None  # the file, or None when the artifact must be fetched
+    row: Any = None  # the ModelVersion
 
 
 def get_predictor() -> PredictorState:
-    """The predictor of settings.NGCF_CHECKPOINT, or why there is none."""
+    """The predictor this process serves, or why there is none."""
+    _watcher_ensure()
+    state = _served.get("state")
+    if state is None or settings.MODEL_SWAP_INTERVAL <= 0:
+        # First use, or no watcher: check here (one query and a stat).
+        predictor_refresh()
+        state = _served["state"]
+    return state
+
+
+def predictor_refresh() -> bool:
+    """Load and serve the champion if it is not what this process serves; True
+    if the served model changed."""
+    try:
+        target = _target()
+    except DatabaseError as exc:
+        logger.error("cannot read the champion model version: %s", exc)
+        _served.setdefault("state", PredictorState(None, "model registry unreadable"))
+        return False
+    key = target.key if target else None
+    if "state" in _served and _served.get("key") == key:
+        return False
+    with _lock:
+        if "state" in _served and _served.get("key") == key:
+            return False
+        if key is not None and _served.get("failed") == key:
+            return False
+        state = _load(target)
+        current = _served.get("state")
+        if (
+            state.predictor is None
+            and key is not None
+            and current
+            and current.predictor
+        ):
+            # Keep serving what works; try this target again only if it changes.
+            _served["failed"] = key
+            return False
+        _served.update(state=state, key=key, failed=None)
+    telemetry.version_served_set(state.version)
+    logger.info("serving NGCF model version %s", state.version or "(none)")
+    return True
+
+
+def _target() -> _Target | None:
+    from movie.models import ModelVersion
+
+    row = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).first()
+    if row is not None:
+        return _Target(("version", row.version), row.version, row=row)
     path = Path(settings.NGCF_CHECKPOINT)
     try:
-        stamp = (str(path), path.stat().st_mtime_ns)
+        stamp = path.stat().st_mtime_ns
     except FileNotFoundError:
+        return None
+    return _Target(("file", str(path), stamp), UNREGISTERED, path=path)
+
+
+def _load(target: _Target | None) -> PredictorState:
+    if target is None:
         return PredictorState(None, "no NGCF checkpoint has been trained yet")
-    cached = _loaded.get("state")
-    if cached is not None and _loaded.get("stamp") == stamp:
-        return cached
-    with _lock:
-        if _loaded.get("stamp") != stamp:
-            _loaded["state"] = _load(path)
-            _loaded["stamp"] = stamp
-        return _loaded["state"]
-
-
-def _load(path: Path) -> PredictorState:
     # torch is imported with the first recommendation, not when Django loads the
     # views: management commands and checks that never recommend stay light
     import torch
 
+    from movie.artifacts import ArtifactError, get_artifact_store
     from pytorch_models.checkpoint import CheckpointError
     from pytorch_models.ngcf.predictor import NgcfPredictor
 
     torch.set_num_threads(settings.TORCH_THREADS)
+    info: dict[str, Any] = {}
     try:
+        path = target.path
+        if path is None:
+            row = target.row
+            path = get_artifact_store().fetch(
+                row.artifact_uri, row.sha256, Path(settings.MODEL_CACHE_DIR)
+            )
+            info = {"created_at": row.created_at.isoformat(), "metrics": row.metrics}
         predictor = NgcfPredictor.load(path)
-    except (CheckpointError, OSError) as exc:
-        logger.error("cannot load NGCF checkpoint %s: %s", path, exc)
-        return PredictorState(None, f"the NGCF checkpoint cannot be loaded ({exc})")
-    logger.info("loaded NGCF checkpoint %s", path)
-    return PredictorState(predictor)
+    except (ArtifactError, CheckpointError, OSError) as exc:
+        logger.error("cannot load NGCF model %s: %s", target.version, exc)
+        return PredictorState(
+            None, f"the NGCF checkpoint cannot be loaded ({exc})", target.version
+        )
+    if not info:
+        info = {"created_at": None, "metrics": _metrics_dict(predictor)}
+    return PredictorState(predictor, "", target.version, info)
+
+
+def _metrics_dict(predictor: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(predictor.metrics) if predictor.metrics else {}
+
+
+def _watch(stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            predictor_refresh()
+        except Exception:
+            logger.exception("model watcher: refresh failed")
+        finally:
+            connection.close()
+
+
+def _watcher_ensure() -> None:
+    """Start this process's watcher thread once (again after a fork)."""
+    interval = settings.MODEL_SWAP_INTERVAL
+    if interval <= 0 or _watcher.get("pid") == os.getpid():
+        return
+    with _lock:
+        if _watcher.get("pid") == os.getpid():
+            return
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_watch, args=(stop, interval), name="model-watcher", daemon=True
+        )
+        _watcher.update(pid=os.getpid(), thread=thread, stop=stop)
+        thread.start()

@@ -9,8 +9,11 @@ from pathlib import Path
 
 from django.conf import settings
 
+from movie import telemetry
+from movie.impressions import POPULAR_VERSION
 from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
+from movie.recommendations.versions import champion_history
 from movie.selectors import (
     HistoryEntry,
     history_for,
@@ -36,6 +39,13 @@ class Recommendations:
     message: str  # why the fallback was used, or ""
     used_ids: list[int]  # history movie ids the model used
     unknown_ids: list[int]  # history movie ids the model does not know
+    model_version: str = POPULAR_VERSION  # the model version that ranked them
+
+
+@dataclass(frozen=True)
+class SimilarMovies:
+    movies: list[Movie]
+    model_version: str  # the model version that found them ("" without one)
 
 
 def recommendations_for_movies(
@@ -54,6 +64,7 @@ def recommendations_for_movies(
         )
     state = get_predictor()
     if state.predictor is None:
+        telemetry.FALLBACKS.labels(reason="no model").inc()
         return _popular(
             k,
             movie_ids,
@@ -61,13 +72,15 @@ def recommendations_for_movies(
             f"Recommendations are unavailable "
             f"({state.problem}): here are the most popular movies.",
         )
-    result = state.predictor.recommend(
-        movie_ids,
-        k=k,
-        epochs=settings.NGCF_FINETUNE_EPOCHS,
-        seed=zlib.crc32(",".join(map(str, sorted(movie_ids))).encode()),
-    )
+    with telemetry.MODEL_SECONDS.time():
+        result = state.predictor.recommend(
+            movie_ids,
+            k=k,
+            epochs=settings.NGCF_FINETUNE_EPOCHS,
+            seed=zlib.crc32(",".join(map(str, sorted(movie_ids))).encode()),
+        )
     if not result:
+        telemetry.FALLBACKS.labels(reason="unknown history").inc()
         return _popular(
             k,
             movie_ids,
@@ -88,7 +101,9 @@ def recommendations_for_movies(
         )
         for rank, r in enumerate((r for r in result if r.movie_id in movies), start=1)
     ]
-    return Recommendations(items, "ngcf", "", result.used_ids, result.unknown_ids)
+    return Recommendations(
+        items, "ngcf", "", result.used_ids, result.unknown_ids, state.version
+    )
 
 
 def _popular(
@@ -119,14 +134,14 @@ def recommendations_for(
     )
 
 
-def similar_movies(*, movie_id: int, k: int = 8) -> list[Movie]:
-    """Movies nearest to this one in the NGCF item embeddings ([] without model)."""
-    predictor = get_predictor().predictor
-    if predictor is None:
-        return []
-    ids = [m for m, _ in predictor.similar(movie_id, k)]
+def similar_movies(*, movie_id: int, k: int = 8) -> SimilarMovies:
+    """Movies nearest to this one in the NGCF item embeddings (none without model)."""
+    state = get_predictor()
+    if state.predictor is None:
+        return SimilarMovies([], "")
+    ids = [m for m, _ in state.predictor.similar(movie_id, k)]
     movies = Movie.objects.in_bulk(ids)
-    return [movies[m] for m in ids if m in movies]
+    return SimilarMovies([movies[m] for m in ids if m in movies], state.version)
 
 
 def training_curve_path() -> Path | None:
@@ -147,4 +162,21 @@ def model_card() -> dict:
         "valid": metrics.valid if metrics else {},
         "has_curve": training_curve_path() is not None,
         "finetune_epochs": settings.NGCF_FINETUNE_EPOCHS,
+        "version": state.version,
+        "history": champion_history(),
+    }
+
+
+def served_model() -> dict:
+    """What GET /api/model answers: the version this process serves."""
+    from movie.models import ModelVersion
+
+    state = get_predictor()
+    row = ModelVersion.objects.filter(version=state.version).first()
+    return {
+        "version": state.version or None,
+        "created_at": state.info.get("created_at"),
+        "status": row.status if row else None,
+        "metrics": state.info.get("metrics", {}),
+        "problem": state.problem,
     }
