@@ -56,7 +56,7 @@ chromium:
 
 # Trains the default checkpoint on first run (progress bar), reuses it afterwards.
 model: catalogue
-	$(MANAGE) train_ngcf --if-missing --threads 1
+	$(MANAGE) train_ngcf --if-missing --promote --threads 1
 
 # The real stack (README, "Running on MariaDB + Kafka + DynamoDB").
 # mysqlclient builds against libmariadb-dev: install the Debian build deps if missing.

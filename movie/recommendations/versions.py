@@ -177,11 +177,15 @@ def version_promote(*, version: str, force: bool = False) -> GateResult:
             raise VersionError(f"{version} is already the champion")
         gate = gate_evaluate(candidate=candidate, champion=champion)
         candidate.gate = asdict(gate)
-        if not gate.passed and not force:
-            candidate.save(update_fields=["gate"])
-            raise VersionError(f"the promotion gate refused {version}: {gate.reason}")
-        reason = "promote" if gate.passed else "force"
-        _make_champion(candidate, reason, gate.reason)
+        refused = not gate.passed and not force
+        if refused:
+            candidate.save(update_fields=["gate"])  # kept: the refusal is recorded
+        else:
+            _make_champion(
+                candidate, "promote" if gate.passed else "force", gate.reason
+            )
+    if refused:
+        raise VersionError(f"the promotion gate refused {version}: {gate.reason}")
     logger.info("model version %s is the champion (%s)", version, gate.reason)
     return gate
 
