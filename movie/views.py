@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import (
@@ -21,7 +22,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from movie import api, selectors, services
+from movie import api, dashboard, selectors, services, telemetry
 from movie.forms import RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.impressions import POPULAR_VERSION
@@ -226,6 +227,42 @@ def signup(request: HttpRequest) -> HttpResponse:
     else:
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _staff_only(request: HttpRequest) -> HttpResponse | None:
+    """None for staff; a login redirect for visitors, 403 for other accounts."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.is_staff:
+        return permission_denied(request)
+    return None
+
+
+@require_safe
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    refused = _staff_only(request)
+    if refused is not None:
+        return refused
+    return render(request, "movie/dashboard.html", dashboard.dashboard_context())
+
+
+@require_safe
+def dashboard_ctr(request: HttpRequest) -> HttpResponse:
+    refused = _staff_only(request)
+    if refused is not None:
+        return refused
+    response = HttpResponse(dashboard.ctr_plot_svg(), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, only for the addresses in METRICS_ALLOWED_IPS."""
+    if request.META.get("REMOTE_ADDR") not in settings.METRICS_ALLOWED_IPS:
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    body, content_type = telemetry.metrics_text()
+    return HttpResponse(body, content_type=content_type)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
