@@ -250,7 +250,10 @@ S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
 # Fetched artifacts, cached per process host by sha256.
 MODEL_CACHE_DIR = DATA_DIR / "model-cache"
 # Seconds between a web process's checks for a new champion (0: no watcher).
-MODEL_SWAP_INTERVAL = float(os.environ.get("MODEL_SWAP_INTERVAL", "2"))
+MODEL_SWAP_INTERVAL = float(os.environ.get("MODEL_SWAP_INTERVAL", "1"))
+# Seconds after a promotion at which it takes effect in every web process (they
+# load the new model before then and switch together).
+MODEL_SWAP_DELAY = float(os.environ.get("MODEL_SWAP_DELAY", "5"))
 # The promotion gate: a candidate may trail the champion's NDCG@20 on the gate
 # split by at most this much (absolute).
 MODEL_GATE_TOLERANCE = float(os.environ.get("MODEL_GATE_TOLERANCE", "0.01"))

@@ -98,6 +98,7 @@ def _no_model_watcher(settings, tmp_path):
     from movie.recommendations import predictor
 
     settings.MODEL_SWAP_INTERVAL = 0
+    settings.MODEL_SWAP_DELAY = 0
     settings.ARTIFACT_DIR = tmp_path / "artifacts"
     settings.MODEL_CACHE_DIR = tmp_path / "model-cache"
     predictor._served.clear()

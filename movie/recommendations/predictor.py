@@ -3,10 +3,14 @@ requests and threads of a process, and swapped without a restart.
 
 A process loads the champion on first need. After that a watcher thread checks
 every MODEL_SWAP_INTERVAL seconds whether the champion changed; if so it fetches
-the artifact (verified by sha256), loads it while requests go on with the old
-model, and replaces one immutable reference, so a request sees either the old or
-the new model, never a mix. An artifact that cannot be fetched, verified or
-loaded leaves the current model in place and is logged. With no registered
+the artifact (verified by sha256) and loads it while requests go on with the old
+model. A promotion takes effect MODEL_SWAP_DELAY seconds after it is made (the
+time of its ChampionChange row), so every process has the new model loaded by
+then and all switch at that instant: the first request at or after it replaces
+one immutable reference, so a request sees either the old or the new model,
+never a mix, and always the one that was champion when it asked. An artifact
+that cannot be fetched, verified or loaded leaves the current model in place and
+is logged. With no registered
 champion (a fresh clone before `train_ngcf`) the NGCF_CHECKPOINT file is served
 as version "unregistered", reloaded when the file is replaced.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +53,7 @@ class _Target:
     version: str
     path: Path | None = None  # the file, or None when the artifact must be fetched
     row: Any = None  # the ModelVersion
+    effective: float = 0.0  # when its promotion takes effect (epoch seconds)
 
 
 def get_predictor() -> PredictorState:
@@ -57,8 +63,29 @@ def get_predictor() -> PredictorState:
     if state is None or settings.MODEL_SWAP_INTERVAL <= 0:
         # First use, or no watcher: check here (one query and a stat).
         predictor_refresh()
-        state = _served["state"]
-    return state
+    staged = _served.get("next")
+    if staged is not None and time.time() >= staged.effective:
+        _swap_in(staged)
+    return _served["state"]
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A loaded model waiting for the time its promotion takes effect."""
+
+    effective: float  # epoch seconds
+    state: PredictorState
+    key: tuple
+
+
+def _swap_in(staged: _Staged) -> None:
+    with _lock:
+        if _served.get("next") is not staged:
+            return
+        _served.update(state=staged.state, key=staged.key, failed=None)
+        del _served["next"]
+    telemetry.version_served_set(staged.state.version)
+    logger.info("serving NGCF model version %s", staged.state.version)
 
 
 def predictor_refresh() -> bool:
@@ -71,12 +98,10 @@ def predictor_refresh() -> bool:
         _served.setdefault("state", PredictorState(None, "model registry unreadable"))
         return False
     key = target.key if target else None
-    if "state" in _served and _served.get("key") == key:
+    if _known(key):
         return False
     with _lock:
-        if "state" in _served and _served.get("key") == key:
-            return False
-        if key is not None and _served.get("failed") == key:
+        if _known(key):
             return False
         state = _load(target)
         current = _served.get("state")
@@ -89,18 +114,38 @@ def predictor_refresh() -> bool:
             # Keep serving what works; try this target again only if it changes.
             _served["failed"] = key
             return False
+        _served.pop("next", None)
+        if target is not None and target.effective > time.time() and current:
+            _served["next"] = _Staged(target.effective, state, key)
+            return True
         _served.update(state=state, key=key, failed=None)
     telemetry.version_served_set(state.version)
     logger.info("serving NGCF model version %s", state.version or "(none)")
     return True
 
 
-def _target() -> _Target | None:
-    from movie.models import ModelVersion
+def _known(key: tuple | None) -> bool:
+    """True if `key` is served, staged, or failed to load already."""
+    staged = _served.get("next")
+    return (
+        ("state" in _served and _served.get("key") == key)
+        or (staged is not None and staged.key == key)
+        or (key is not None and _served.get("failed") == key)
+    )
 
-    row = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).first()
-    if row is not None:
-        return _Target(("version", row.version), row.version, row=row)
+
+def _target() -> _Target | None:
+    from movie.models import ChampionChange
+
+    change = ChampionChange.objects.select_related("version").first()
+    if change is not None:
+        row = change.version
+        return _Target(
+            ("version", row.version, change.pk),
+            row.version,
+            row=row,
+            effective=change.at.timestamp(),
+        )
     path = Path(settings.NGCF_CHECKPOINT)
     try:
         stamp = path.stat().st_mtime_ns

@@ -3,6 +3,7 @@ and what the About-NGCF page shows about the served checkpoint."""
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,4 +180,5 @@ def served_model() -> dict:
         "status": row.status if row else None,
         "metrics": state.info.get("metrics", {}),
         "problem": state.problem,
+        "process": os.getpid(),
     }

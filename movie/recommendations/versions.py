@@ -12,6 +12,7 @@ measured on the same gate split (same fingerprint).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from dataclasses import asdict, dataclass
@@ -155,8 +156,11 @@ def _make_champion(version: ModelVersion, reason: str, note: str = "") -> None:
     ).update(status=ModelVersion.Status.RETIRED)
     version.status = ModelVersion.Status.CHAMPION
     version.save(update_fields=["status", "gate"])
+    # Takes effect a little later, so every web process has it loaded by then
+    # (movie.recommendations.predictor).
+    effective = timezone.now() + dt.timedelta(seconds=settings.MODEL_SWAP_DELAY)
     ChampionChange.objects.create(
-        version=version, at=timezone.now(), reason=reason, note=note[:500]
+        version=version, at=effective, reason=reason, note=note[:500]
     )
 
 
