@@ -75,16 +75,20 @@ stack-up: install-dev mariadb
 	mariadb --protocol=tcp -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS pseudorec CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	$(STACK) $(MANAGE) migrate --no-input
 	$(STACK) $(MANAGE) dynamodb_setup
+	$(STACK) $(PY) -c "import devservers; devservers.s3_bucket_create('http://127.0.0.1:18000', 'pseudorec-models')"
 	$(STACK) $(MANAGE) rekey_visitors
 
 stack-down:
 	$(PY) -m devservers down
 
-# The site on the stack, with the click consumer and the outbox relay beside it.
+# The site on the stack, with the click consumer, the outbox relay and the
+# scheduled retraining (RETRAIN_INTERVAL) beside it.
 run-stack: stack-up data
 	$(STACK) $(MANAGE) import_movielens
+	$(STACK) $(MANAGE) train_ngcf --if-missing --promote --threads 1
 	$(STACK) $(MANAGE) consume_clicks & c=$$!; $(STACK) $(MANAGE) relay_outbox & r=$$!; \
-	trap 'kill $$c $$r' EXIT INT TERM; $(STACK) $(MANAGE) runserver $(HOST):$(PORT)
+	$(STACK) $(MANAGE) retrain_periodically & t=$$!; \
+	trap 'kill $$c $$r $$t' EXIT INT TERM; $(STACK) $(MANAGE) runserver $(HOST):$(PORT)
 
 bench-clicks: stack-up data
 	$(STACK) $(MANAGE) import_movielens

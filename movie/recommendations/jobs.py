@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from django.conf import settings
 
+from movie.artifacts import ArtifactError
 from movie.clicklog import get_clicklog_store
 from movie.events import Event
 from movie.models import Interaction, ModelVersion
@@ -295,3 +297,25 @@ def evaluate_foldin(
     out_json.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     out_markdown.write_text(report.markdown())
     return report
+
+
+def retrain_loop(
+    *,
+    job: TrainJob,
+    stop: threading.Event,
+    interval_s: float,
+    say: Callable[[str], None] = logger.info,
+) -> int:
+    """Train (and promote through the gate) every `interval_s` seconds until
+    `stop`; a refused or failed training is logged and the loop goes on. Returns
+    how many trainings ran."""
+    runs = 0
+    while not stop.wait(interval_s):
+        runs += 1
+        try:
+            trained = train_ngcf(job, say=say)
+        except (DataError, OSError, ArtifactError, versions.VersionError) as exc:
+            logger.warning("scheduled retraining: %s", exc)
+            continue
+        say(f"scheduled retraining registered {trained.version}")
+    return runs

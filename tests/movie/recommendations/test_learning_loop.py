@@ -74,3 +74,24 @@ def test_an_unreadable_click_log_registers_nothing(clique_site, settings):
     with pytest.raises(CommandError, match="click-log store .* cannot be read"):
         train(include_clicklog=True)
     assert not ModelVersion.objects.exists()
+
+
+def test_the_schedule_retrains_and_promotes_through_the_gate(clique_site, settings):
+    import threading
+
+    from movie.recommendations.jobs import TrainJob, retrain_loop
+
+    stop = threading.Event()
+    lines = []
+
+    def say(line):
+        lines.append(line)
+        if line.startswith("scheduled retraining registered"):
+            stop.set()
+
+    job = TrainJob(
+        out=settings.NGCF_CHECKPOINT, epochs=20, include_clicklog=True, promote=True
+    )
+    assert retrain_loop(job=job, stop=stop, interval_s=0.01, say=say) == 1
+    champion = ModelVersion.objects.get(status="champion")
+    assert champion.data_snapshot["visitor_users"] == 8
