@@ -71,26 +71,29 @@ class Impression:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Impression:
+        missing = sorted(_FIELDS - set(data))
+        if missing:
+            raise EventError(f"impression field missing: {missing[0]}")
+        if not isinstance(data["movie_ids"], list):
+            raise EventError("movie_ids must be a list")
         try:
-            ids = data["movie_ids"]
-            if not isinstance(ids, list):
-                raise EventError("movie_ids must be a list")
-            return cls(
-                event_id=uuid.UUID(str(data["event_id"])),
-                user_key=str(data["user_key"]),
-                surface=str(data["surface"]),
-                model_version=str(data["model_version"]),
-                movie_ids=tuple(ids),
-                request_id=str(data.get("request_id", "")),
-                ts=int(data["ts"]),
-            )
-        except KeyError as exc:
-            raise EventError(f"impression field missing: {exc.args[0]}") from None
+            fields = {
+                "event_id": uuid.UUID(str(data["event_id"])),
+                "ts": int(data["ts"]),
+                "movie_ids": tuple(data["movie_ids"]),
+            }
         except (TypeError, ValueError) as exc:
-            if isinstance(exc, EventError):
-                raise
             raise EventError(f"malformed impression: {exc}") from None
+        return cls(
+            user_key=str(data["user_key"]),
+            surface=str(data["surface"]),
+            model_version=str(data["model_version"]),
+            request_id=str(data.get("request_id", "")),
+            **fields,
+        )
 
+
+_FIELDS = {"event_id", "user_key", "surface", "model_version", "movie_ids", "ts"}
 
 Message = Event | Impression
 

@@ -64,23 +64,31 @@ class Interaction(models.Model):
         return f"user {self.ml_user_id} rated {self.movie_id}: {self.rating}"
 
 
-class ClickEvent(models.Model):
+class VisitorEntry(models.Model):
+    """What the SQL ClickLog store keeps of a visitor: an id and a time."""
+
+    event_id = models.UUIDField(primary_key=True)
+    user_key = models.CharField(max_length=80)
+    ts = models.BigIntegerField(help_text="Epoch milliseconds")
+
+    class Meta:
+        abstract = True
+        ordering = ["-ts"]
+
+
+class ClickEvent(VisitorEntry):
     """One event of the click log (SQL adapter of the ClickLog store)."""
 
     class Kind(models.TextChoices):
         CLICK = "click"
         RATING = "rating"
 
-    event_id = models.UUIDField(primary_key=True)
-    user_key = models.CharField(max_length=80)
     movie_id = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     rating = models.FloatField(null=True, blank=True)
-    ts = models.BigIntegerField(help_text="Epoch milliseconds")
 
-    class Meta:
+    class Meta(VisitorEntry.Meta):
         indexes = [models.Index(fields=["user_key", "-ts"], name="clicklog_user_ts")]
-        ordering = ["-ts"]
 
     def __str__(self) -> str:
         return f"{self.user_key} {self.kind} {self.movie_id} @ {self.ts}"
@@ -108,23 +116,19 @@ class OutboxEvent(models.Model):
         return f"outbox {self.event_id} ({self.user_key}, {self.attempts} attempts)"
 
 
-class ImpressionEvent(models.Model):
+class ImpressionEvent(VisitorEntry):
     """One list of movies shown to a visitor (SQL adapter of the ClickLog store).
 
     A table of its own, so impressions never appear in a visitor's history.
     """
 
-    event_id = models.UUIDField(primary_key=True)
-    user_key = models.CharField(max_length=80)
     surface = models.CharField(max_length=16)
     model_version = models.CharField(max_length=64)
     movie_ids = models.JSONField(help_text="Movie ids in the order shown")
     request_id = models.CharField(max_length=64, blank=True)
-    ts = models.BigIntegerField(help_text="Epoch milliseconds")
 
-    class Meta:
+    class Meta(VisitorEntry.Meta):
         indexes = [models.Index(fields=["user_key", "-ts"], name="impression_user_ts")]
-        ordering = ["-ts"]
 
     def __str__(self) -> str:
         return f"{self.user_key} saw {self.surface} ({self.model_version}) @ {self.ts}"

@@ -27,15 +27,18 @@ class S3Config:
 
     @classmethod
     def from_settings(cls) -> S3Config:
-        if not settings.ARTIFACT_S3_BUCKET:
-            raise ImproperlyConfigured("ARTIFACT_STORE=s3 needs ARTIFACT_S3_BUCKET")
-        if not settings.AWS_DEFAULT_REGION:
-            raise ImproperlyConfigured("ARTIFACT_STORE=s3 needs AWS_DEFAULT_REGION")
+        missing = [
+            name
+            for name in ("ARTIFACT_S3_BUCKET", "AWS_DEFAULT_REGION")
+            if not getattr(settings, name)
+        ]
+        if missing:
+            raise ImproperlyConfigured(f"ARTIFACT_STORE=s3 needs {', '.join(missing)}")
         return cls(
-            bucket=settings.ARTIFACT_S3_BUCKET,
-            prefix=settings.ARTIFACT_S3_PREFIX,
-            endpoint_url=settings.S3_ENDPOINT_URL or None,
-            region=settings.AWS_DEFAULT_REGION,
+            settings.ARTIFACT_S3_BUCKET,
+            settings.ARTIFACT_S3_PREFIX,
+            settings.S3_ENDPOINT_URL or None,
+            settings.AWS_DEFAULT_REGION,
         )
 
 

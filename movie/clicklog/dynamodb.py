@@ -190,15 +190,7 @@ class DynamoDBClickLogStore(ClickLogStore):
             raise ValueError("a delete event is applied, not stored")
         if self._sort_key_of(event.user_key, event.event_id) is not None:
             return False
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=_to_item(event),
-                ConditionExpression="attribute_not_exists(sk)",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._put_new(_to_item(event))
 
     def history(self, user_key: str, limit: int | None = None) -> list[Event]:
         items = self._query(user_key, newest_first=True, limit=limit)
@@ -253,10 +245,14 @@ class DynamoDBClickLogStore(ClickLogStore):
         return keys
 
     def add_impression(self, impression: Impression) -> bool:
+        return self._put_new(_impression_item(impression))
+
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        """PutItem unless the key is taken (atomically); False if it was."""
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item=_impression_item(impression),
+                Item=item,
                 ConditionExpression="attribute_not_exists(sk)",
             )
         except self.client.exceptions.ConditionalCheckFailedException:

@@ -9,22 +9,11 @@ from hypothesis import strategies as st
 
 from movie.clicklog import get_clicklog_store
 from movie.events import Event
-from movie.impressions import Impression
 from movie.online_metrics import clicks_attribute, metrics_compute
+from tests.movie.clicklog_contract import shown
 
 MIN = 60_000
 DAY0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000  # a UTC midnight
-
-
-def shown(key, ids, ts, surface="ngcf", version="v1"):
-    return Impression(
-        user_key=key,
-        surface=surface,
-        model_version=version,
-        movie_ids=tuple(ids),
-        request_id="r",
-        ts=ts,
-    )
 
 
 def click(key, movie_id, ts, kind="click"):

@@ -6,10 +6,7 @@ from movie.online_metrics import online_metrics
 
 
 class Command(BaseCommand):
-    help = (
-        "Online metrics per model version, surface and day: lists shown, lists "
-        "clicked, CTR, clicks by position, share of all clicks."
-    )
+    help = "Online metrics per model version, surface and day (CTR and clicks)."
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="print JSON rows")
