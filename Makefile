@@ -96,6 +96,7 @@ bench-clicks: stack-up data
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
 .PHONY: bench-train bench-foldin bench-latency bench-http bench-events
+.PHONY: bench-retrain bench-swap bench-impressions
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
 bench-foldin: catalogue
@@ -107,6 +108,16 @@ bench-http: model
 # 16 visitors x 50 events at once through gunicorn on the default SQLite database.
 bench-events: catalogue
 	$(PY) -m benchmarks.event_load --serve --visitors 16 --events 50
+
+# Retraining on MovieLens + 10,000 and 100,000 synthetic visitor events.
+bench-retrain: catalogue
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 LOG_LEVEL=WARNING $(PY) -m benchmarks.retrain_clicklog --events 10000 100000 --threads 1
+# Promotion and rollback under load: seconds until every gunicorn worker serves it.
+bench-swap: model
+	$(PY) -m benchmarks.model_swap --checkpoint data/checkpoints/ngcf-ml100k.pt --workers 2 --clients 4
+# What recording an impression adds to a page (p50/p95).
+bench-impressions: install
+	$(PY) -m benchmarks.impression_cost --pages 1000
 
 # README screenshots from the real catalogue and checkpoint (docs/screenshots/).
 .PHONY: screenshots

@@ -5,8 +5,8 @@ directory) gets two registered versions of a checkpoint; gunicorn serves it whil
 client threads ask for recommendations. The first version is promoted, then the
 second, then a rollback. Printed: requests, errors, responses that named a
 version that was not champion at any moment of the request (expected 0), and per
-change the seconds from the promotion command's return to every worker serving
-the new champion (polled on GET /api/model).
+change the seconds from the promotion's commit to every worker serving the new
+champion (polled on GET /api/model; at least MODEL_SWAP_DELAY by design).
 
     python -m benchmarks.model_swap --checkpoint data/checkpoints/ngcf-ml100k.pt
 """
@@ -37,6 +37,11 @@ REGISTER = (
 )
 
 
+# MODEL_SWAP_DELAY of the served site: every worker switches this long after the
+# promotion is committed.
+SWAP_DELAY_S = 5.0
+
+
 @dataclass
 class Answer:
     start: float
@@ -58,7 +63,8 @@ class SwapReport:
         return [
             f"requests={self.requests} errors={self.errors} "
             f"not_champion={self.not_champion}",
-            f"seconds from promotion to every worker serving it: {times}",
+            f"seconds from the promotion's commit to every worker serving it "
+            f"(MODEL_SWAP_DELAY {SWAP_DELAY_S:.0f} s): {times}",
             *(f"  {e}" for e in self.first_errors),
         ]
 
@@ -128,7 +134,8 @@ def _client(url: str, stop: threading.Event, answers: list[Answer]) -> None:
 
 
 def _until_all_workers_serve(url: str, version: str, workers: int) -> float:
-    """Seconds until `workers` distinct processes answered `version` in a row."""
+    """The time (epoch s) at which `workers` distinct processes had answered
+    `version`, each its latest answer."""
     start = time.monotonic()
     serving: set[int] = set()
     while len(serving) < workers:
@@ -141,18 +148,23 @@ def _until_all_workers_serve(url: str, version: str, workers: int) -> float:
         else:
             serving.discard(answer["process"])
         time.sleep(0.02)
-    return time.monotonic() - start
+    return time.time()
 
 
 def swap_run(
     site: dict, *, workers: int = 2, clients: int = 4, log: Path | None = None
 ) -> SwapReport:
     first, second = site["versions"]
-    env = {**site["env"], "EVENT_OUTBOX": "0", "MODEL_SWAP_INTERVAL": "1"}
+    env = {
+        **site["env"],
+        "EVENT_OUTBOX": "0",
+        "MODEL_SWAP_INTERVAL": "1",
+        "MODEL_SWAP_DELAY": str(SWAP_DELAY_S),
+    }
     manage(env, "model_promote", first, "--force")
     answers: list[Answer] = []
     stop = threading.Event()
-    seconds = []
+    served_at = []
     with gunicorn(env=env, workers=workers, log=log) as (_, url):
         threads = [
             threading.Thread(target=_client, args=(url, stop, answers))
@@ -165,12 +177,16 @@ def swap_run(
             for command in (("model_promote", second, "--force"), ("model_rollback",)):
                 manage(env, *command)
                 target = second if command[0] == "model_promote" else first
-                seconds.append(_until_all_workers_serve(url, target, workers))
+                served_at.append(_until_all_workers_serve(url, target, workers))
         finally:
             stop.set()
             for thread in threads:
                 thread.join()
-    return _report(answers, champion_intervals(site["db"]), seconds)
+    intervals = champion_intervals(site["db"])
+    # Each change was committed SWAP_DELAY_S before the time it takes effect.
+    committed = [start - SWAP_DELAY_S for start, _, _ in intervals[1:]]
+    seconds = [done - c for done, c in zip(served_at, committed, strict=True)]
+    return _report(answers, intervals, seconds)
 
 
 def _report(
