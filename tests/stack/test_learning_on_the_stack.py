@@ -16,14 +16,12 @@ def test_the_stack_carries_impressions_and_trains_on_its_clicks(
     transactional_db, stack_settings, kafka_config, parity_ratings, tmp_path
 ):
     stack_settings.NGCF_CHECKPOINT = tmp_path / "ngcf.pt"
-    clients = []
-    for n in range(4):
+    for _ in range(4):
         client = Client()
         client.post("/movie/2/click/")  # gives the visitor its key
         client.get("/")  # the popular grid: an impression
         for movie_id in (4, 6, 8):
             client.post(f"/movie/{movie_id}/click/")
-        clients.append(client)
     store = get_clicklog_store()
     stats = consume_until_idle(kafka_config, store)
     assert stats.failed == 0
