@@ -162,6 +162,7 @@ def swap_run(
         "MODEL_SWAP_DELAY": str(SWAP_DELAY_S),
     }
     manage(env, "model_promote", first, "--force")
+    time.sleep(SWAP_DELAY_S)  # the first champion in effect before serving starts
     answers: list[Answer] = []
     stop = threading.Event()
     served_at = []

@@ -92,6 +92,10 @@ def predictor_refresh() -> bool:
     """Load and serve the champion if it is not what this process serves; True
     if the served model changed."""
     try:
+        if "state" not in _served:
+            # A process starting between a promotion and its effect serves the
+            # champion in effect now, then stages the new one below.
+            _serve_first(_target(in_effect=True) or _target())
         target = _target()
     except DatabaseError as exc:
         logger.error("cannot read the champion model version: %s", exc)
@@ -124,6 +128,14 @@ def predictor_refresh() -> bool:
     return True
 
 
+def _serve_first(target: _Target | None) -> None:
+    with _lock:
+        if "state" not in _served:
+            state = _load(target)
+            _served.update(state=state, key=target.key if target else None)
+            telemetry.version_served_set(state.version)
+
+
 def _known(key: tuple | None) -> bool:
     """True if `key` is served, staged, or failed to load already."""
     staged = _served.get("next")
@@ -134,10 +146,19 @@ def _known(key: tuple | None) -> bool:
     )
 
 
-def _target() -> _Target | None:
+def _target(in_effect: bool = False) -> _Target | None:
+    """The latest champion change (only those in effect already, with
+    `in_effect`), or the NGCF_CHECKPOINT file when there is none."""
+    from django.utils import timezone
+
     from movie.models import ChampionChange
 
-    change = ChampionChange.objects.select_related("version").first()
+    changes = ChampionChange.objects.select_related("version")
+    if in_effect:
+        changes = changes.filter(at__lte=timezone.now())
+        if not changes.exists():
+            return None
+    change = changes.first()
     if change is not None:
         row = change.version
         return _Target(

@@ -4,7 +4,10 @@ worker of the running (not restarted) site serves the new champion within 10 s.
 And the running site learns from its visitors: after `train_ngcf
 --include-clicklog --promote` it recommends what the clique clicked together."""
 
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 
@@ -13,7 +16,7 @@ import requests
 from django.db import connection
 
 from benchmarks.model_swap import manage, site_prepare, swap_run
-from benchmarks.servers import gunicorn
+from benchmarks.servers import ROOT, gunicorn
 from tests.movie.recommendations.test_learning_loop import RARE
 from tests.worlds import parity_likes
 
@@ -105,3 +108,29 @@ def test_the_running_site_learns_from_its_visitors(transactional_db, tmp_path):
             assert time.monotonic() - promoted < 10, "new champion not served"
             time.sleep(0.2)
         assert {43, 44} <= after[1]
+
+
+@pytest.mark.slow
+def test_two_trainings_at_once_finish_with_distinct_versions(
+    transactional_db, tmp_path
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("serves a file SQLite database of its own")
+    env = {**os.environ, **_clique_site(tmp_path)}
+    command = [sys.executable, "manage.py", "train_ngcf", "--epochs", "5"]
+    runs = [
+        subprocess.Popen(
+            [*command, "--include-clicklog"] if n else command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for n in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    with sqlite3.connect(tmp_path / "site.sqlite3") as conn:
+        names = [r[0] for r in conn.execute("SELECT version FROM movie_modelversion")]
+    assert len(set(names)) == 2
+    assert all(any(name in out for out in outputs) for name in names)
