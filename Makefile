@@ -66,7 +66,7 @@ chromium:
 
 # Trains the default checkpoint on first run (progress bar), reuses it afterwards.
 model: catalogue
-	$(MANAGE) train_ngcf --if-missing --threads 1
+	$(MANAGE) train_ngcf --if-missing --promote --threads 1
 
 # The real stack (README, "Running on MariaDB + Kafka + DynamoDB").
 # mysqlclient builds against libmariadb-dev: install the Debian build deps if missing.
@@ -85,16 +85,20 @@ stack-up: install-dev mariadb
 	mariadb --protocol=tcp -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS pseudorec CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	$(STACK) $(MANAGE) migrate --no-input
 	$(STACK) $(MANAGE) dynamodb_setup
+	$(STACK) $(PY) -c "import devservers; devservers.s3_bucket_create('http://127.0.0.1:18000', 'pseudorec-models')"
 	$(STACK) $(MANAGE) rekey_visitors
 
 stack-down:
 	$(PY) -m devservers down
 
-# The site on the stack, with the click consumer and the outbox relay beside it.
+# The site on the stack, with the click consumer, the outbox relay and the
+# scheduled retraining (RETRAIN_INTERVAL) beside it.
 run-stack: stack-up data
 	$(STACK) $(MANAGE) import_movielens
+	$(STACK) $(MANAGE) train_ngcf --if-missing --promote --threads 1
 	$(STACK) $(MANAGE) consume_clicks & c=$$!; $(STACK) $(MANAGE) relay_outbox & r=$$!; \
-	trap 'kill $$c $$r' EXIT INT TERM; $(STACK) $(MANAGE) runserver $(HOST):$(PORT)
+	$(STACK) $(MANAGE) retrain_periodically & t=$$!; \
+	trap 'kill $$c $$r $$t' EXIT INT TERM; $(STACK) $(MANAGE) runserver $(HOST):$(PORT)
 
 bench-clicks: stack-up data
 	$(STACK) $(MANAGE) import_movielens
@@ -102,6 +106,7 @@ bench-clicks: stack-up data
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
 .PHONY: bench-train bench-train-scale bench-pss bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events bench-search
+.PHONY: bench-retrain bench-swap bench-impressions
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
 bench-train-scale: install
@@ -125,6 +130,15 @@ bench-events: catalogue
 # Title search on the imported catalogue: ranking, search page, suggestions.
 bench-search: catalogue
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks.search_page --repeats 50
+# Retraining on MovieLens + 10,000 and 100,000 synthetic visitor events.
+bench-retrain: catalogue
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 LOG_LEVEL=WARNING $(PY) -m benchmarks.retrain_clicklog --events 10000 100000 --threads 1
+# Promotion and rollback under load: seconds until every gunicorn worker serves it.
+bench-swap: model
+	$(PY) -m benchmarks.model_swap --checkpoint data/checkpoints/ngcf-ml100k.pt --workers 2 --clients 4
+# What recording an impression adds to a page (p50/p95).
+bench-impressions: install
+	$(PY) -m benchmarks.impression_cost --pages 1000
 
 # README screenshots from the real catalogue and checkpoint (docs/screenshots/).
 .PHONY: screenshots

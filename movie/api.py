@@ -182,6 +182,7 @@ def _check_k(value: object) -> int:
 def recommendations_json(recs: recommendations.Recommendations) -> dict[str, Any]:
     return {
         "source": recs.source,
+        "model_version": recs.model_version,
         "message": recs.message,
         "used_ids": recs.used_ids,
         "unknown_ids": recs.unknown_ids,
@@ -204,7 +205,7 @@ class RecommendationsView(JsonView):
         """Recommendations for the current visitor's own history."""
         k = query_int(request, "k", 10, MAX_K)
         recs = recommendations.recommendations_for(user_key=visitor_key(request), k=k)
-        return JsonResponse(recommendations_json(recs))
+        return _shown(request, recs)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Stateless: recommendations for the given movie ids (nothing stored)."""
@@ -223,7 +224,7 @@ class RecommendationsView(JsonView):
         except EventError as exc:
             raise BadRequest(f"movie_ids: {exc}") from None
         recs = recommendations.recommendations_for_movies(movie_ids=ids, k=k)
-        return JsonResponse(recommendations_json(recs))
+        return _shown(request, recs)
 
 
 class SuggestView(JsonView):
@@ -239,3 +240,22 @@ class SuggestView(JsonView):
         return JsonResponse(
             {"suggestions": [{"id": m.pk, "title": m.display_title} for m in movies]}
         )
+
+
+def _shown(request: HttpRequest, recs: recommendations.Recommendations) -> HttpResponse:
+    """The recommendations as JSON, recorded as an impression of surface "api"."""
+    request_id = uuid.uuid4().hex
+    services.record_impression(
+        user_key=visitor_key(request),
+        surface="api",
+        model_version=recs.model_version,
+        movie_ids=[item.movie.pk for item in recs.items],
+        request_id=request_id,
+    )
+    return JsonResponse({**recommendations_json(recs), "request_id": request_id})
+
+
+class ModelView(JsonView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """The model version this process serves."""
+        return JsonResponse(recommendations.served_model())

@@ -7,7 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("click", "rating", "not_interested", "delete")
+KINDS = ("click", "rating", "not_interested", "delete", "impression")
+# A list of movies shown to a visitor: a movie.impressions.Impression, never an Event.
+IMPRESSION = "impression"
 # The kinds a visitor records; a delete is made by the delete services only.
 # "not_interested": the visitor never wants this movie recommended.
 RECORDED_KINDS = ("click", "rating", "not_interested")
@@ -75,6 +77,8 @@ class Event:
         if not self.user_key or len(self.user_key) > 80:
             raise EventError("user_key must be 1 to 80 characters")
         check_kind(self.kind)
+        if self.kind == IMPRESSION:
+            raise EventError("an impression is an Impression, not an Event")
         if self.kind == "delete":
             if self.movie_id is not None or self.rating is not None:
                 raise EventError("a delete event carries no movie_id or rating")

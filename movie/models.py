@@ -87,7 +87,19 @@ class Interaction(models.Model):
         return f"user {self.ml_user_id} rated {self.movie_id}: {self.rating}"
 
 
-class ClickEvent(models.Model):
+class VisitorEntry(models.Model):
+    """What the SQL ClickLog store keeps of a visitor: an id and a time."""
+
+    event_id = models.UUIDField(primary_key=True)
+    user_key = models.CharField(max_length=80)
+    ts = models.BigIntegerField(help_text="Epoch milliseconds")
+
+    class Meta:
+        abstract = True
+        ordering = ["-ts"]
+
+
+class ClickEvent(VisitorEntry):
     """One event of the click log (SQL adapter of the ClickLog store)."""
 
     class Kind(models.TextChoices):
@@ -95,16 +107,12 @@ class ClickEvent(models.Model):
         RATING = "rating"
         NOT_INTERESTED = "not_interested"
 
-    event_id = models.UUIDField(primary_key=True)
-    user_key = models.CharField(max_length=80)
     movie_id = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     rating = models.FloatField(null=True, blank=True)
-    ts = models.BigIntegerField(help_text="Epoch milliseconds")
 
-    class Meta:
+    class Meta(VisitorEntry.Meta):
         indexes = [models.Index(fields=["user_key", "-ts"], name="clicklog_user_ts")]
-        ordering = ["-ts"]
 
     def __str__(self) -> str:
         return f"{self.user_key} {self.kind} {self.movie_id} @ {self.ts}"
@@ -130,3 +138,69 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"outbox {self.event_id} ({self.user_key}, {self.attempts} attempts)"
+
+
+class ImpressionEvent(VisitorEntry):
+    """One list of movies shown to a visitor (SQL adapter of the ClickLog store).
+
+    A table of its own, so impressions never appear in a visitor's history.
+    """
+
+    surface = models.CharField(max_length=16)
+    model_version = models.CharField(max_length=64)
+    movie_ids = models.JSONField(help_text="Movie ids in the order shown")
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta(VisitorEntry.Meta):
+        indexes = [models.Index(fields=["user_key", "-ts"], name="impression_user_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.user_key} saw {self.surface} ({self.model_version}) @ {self.ts}"
+
+
+class ModelVersion(models.Model):
+    """One trained NGCF checkpoint in the artifact store (immutable once written)."""
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate"
+        CHAMPION = "champion"
+        RETIRED = "retired"
+
+    version = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.CANDIDATE
+    )
+    artifact_uri = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField(help_text="Bytes of the artifact")
+    data_snapshot = models.JSONField(default=dict, help_text="What it was trained on")
+    metrics = models.JSONField(default=dict, help_text="Offline metrics")
+    training_config = models.JSONField(default=dict)
+    gate = models.JSONField(default=dict, help_text="The last promotion gate's answer")
+
+    class Meta:
+        # One champion at a time: promotions lock the table's rows
+        # (movie.recommendations.versions), which every database supports, where a
+        # partial unique index would not exist on MySQL.
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.status})"
+
+
+class ChampionChange(models.Model):
+    """When a version became the champion, and why (the promotion history)."""
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="champion_changes"
+    )
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=20)  # promote, force, rollback, first
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.version.version} champion from {self.at} ({self.reason})"

@@ -18,7 +18,9 @@ from movie.events import (
     check_kind,
     check_movie_id,
 )
+from movie.impressions import ANONYMOUS, Impression
 from movie.models import Movie
+from movie.telemetry import CLICKS, IMPRESSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ def record_event(
         rating=rating,
         event_id=event_id or uuid.uuid4(),
     )
+    CLICKS.labels(kind=kind).inc()
     if event_id is None:
         get_event_bus().publish(event)
         return Recorded(event, created=True)
@@ -139,6 +142,37 @@ def record_not_interested(
     return record_event(
         user_key=user_key, movie_id=movie_id, kind="not_interested", event_id=event_id
     ).event
+
+
+def record_impression(
+    *,
+    user_key: str | None,
+    surface: str,
+    model_version: str,
+    movie_ids: list[int],
+    request_id: str,
+) -> Impression | None:
+    """Record that a list of movies was shown (nothing for an empty list).
+
+    It travels like a click (outbox, bus, store). A failure is logged, never
+    raised: the page that showed the list still answers.
+    """
+    if not movie_ids:
+        return None
+    impression = Impression(
+        user_key=user_key or ANONYMOUS,
+        surface=surface,
+        model_version=model_version,
+        movie_ids=tuple(movie_ids),
+        request_id=request_id,
+    )
+    IMPRESSIONS.labels(surface=surface).inc()
+    try:
+        get_event_bus().publish(impression)
+    except Exception:
+        logger.exception("impression %s not recorded", impression.event_id)
+        return None
+    return impression
 
 
 def delete_event(*, user_key: str | None, event_id: uuid.UUID) -> None:

@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import InvalidPage, Paginator
 from django.http import (
@@ -25,9 +26,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from movie import api, selectors, services
+from movie import api, dashboard, selectors, services, telemetry
 from movie.forms import RATING_ERROR, DialForm, RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
+from movie.impressions import POPULAR_VERSION
 from movie.models import Genre, Movie
 from movie.posters import poster_svg
 from movie.recommendations import selectors as recommendations
@@ -57,15 +59,36 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
 
 
 def _movie_list(
-    request: HttpRequest, template: str, movies, heading: str, **context
+    request: HttpRequest,
+    template: str,
+    movies,
+    heading: str,
+    surface: str | None = None,
+    **context,
 ) -> HttpResponse:
     """A paginated list of movies (or of movie ids, loaded a page at a time), each
-    marked when the visitor clicked or rated it."""
+    marked when the visitor clicked or rated it, recorded as an impression of
+    `surface` when given."""
     page = _page(request, movies)
     if page.object_list and isinstance(page.object_list[0], int):
         page.object_list = selectors.movies_in_order(movie_ids=list(page.object_list))
+    if surface is not None:
+        record_shown(request, surface, POPULAR_VERSION, [m.pk for m in page])
     context.update(page=page, heading=heading, marks=_marks(request))
     return render(request, template, context)
+
+
+def record_shown(
+    request: HttpRequest, surface: str, model_version: str, movie_ids: list[int]
+) -> None:
+    """Record the list this request shows (an impression)."""
+    services.record_impression(
+        user_key=visitor_key(request),
+        surface=surface,
+        model_version=model_version,
+        movie_ids=movie_ids,
+        request_id=uuid.uuid4().hex,
+    )
 
 
 @require_safe
@@ -77,7 +100,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "movie/home.html",
         selectors.movie_list_popular(user_key=key),
         _("Popular movies"),
-        for_you=recommendations.for_you_row(user_key=key, centring=_centring(request)),
+        surface="popular",
+        for_you=_for_you(request, key),
     )
 
 
@@ -116,8 +140,15 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     # Unrated: the form starts on its empty choice, not on a made-up rating.
     form = RatingForm(initial={"rating": str(rating) if rating else ""})
     similar = recommendations.similar_movies(movie_id=movie.pk, user_key=key)
-    context = {"movie": movie, "rating": rating, "form": form, "similar": similar}
-    return render(request, "movie/detail.html", {**context, "marks": _marks(request)})
+    record_shown(
+        request, "similar", similar.model_version, [m.pk for m in similar.movies]
+    )
+    context = {"movie": movie, "rating": rating, "form": form}
+    return render(
+        request,
+        "movie/detail.html",
+        {**context, "similar": similar.movies, "marks": _marks(request)},
+    )
 
 
 @require_safe
@@ -129,10 +160,22 @@ def ngcf(request: HttpRequest) -> HttpResponse:
     recs = recommendations.recommendations_for(
         user_key=key, k=10, history=watched, centring=centring
     )
+    record_shown(request, "ngcf", recs.model_version, [i.movie.pk for i in recs.items])
     dial = DialForm(initial={"centring": DialForm.nearest(centring)})
     return render(
         request, "movie/ngcf.html", {"recs": recs, "watched": watched, "dial": dial}
     )
+
+
+def _for_you(request: HttpRequest, key: str | None) -> list:
+    """The home page's "For you" row, recorded as an impression of "for-you"."""
+    recs = recommendations.for_you_row(user_key=key, centring=_centring(request))
+    if recs is not None:
+        record_shown(
+            request, "for-you", recs.model_version, [i.movie.pk for i in recs.items]
+        )
+        return recs.items
+    return []
 
 
 @require_POST
@@ -276,6 +319,42 @@ def signup(request: HttpRequest) -> HttpResponse:
     else:
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _staff_only(request: HttpRequest) -> HttpResponse | None:
+    """None for staff; a login redirect for visitors, 403 for other accounts."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.is_staff:
+        return permission_denied(request)
+    return None
+
+
+@require_safe
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    refused = _staff_only(request)
+    if refused is not None:
+        return refused
+    return render(request, "movie/dashboard.html", dashboard.dashboard_context())
+
+
+@require_safe
+def dashboard_ctr(request: HttpRequest) -> HttpResponse:
+    refused = _staff_only(request)
+    if refused is not None:
+        return refused
+    response = HttpResponse(dashboard.ctr_plot_svg(), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, only for the addresses in METRICS_ALLOWED_IPS."""
+    if request.META.get("REMOTE_ADDR") not in settings.METRICS_ALLOWED_IPS:
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    body, content_type = telemetry.metrics_text()
+    return HttpResponse(body, content_type=content_type)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

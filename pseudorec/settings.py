@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "movie.telemetry.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -264,3 +265,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Model versions (README, "Model versions"): where trained checkpoints are kept.
+ARTIFACT_STORE = os.environ.get("ARTIFACT_STORE", "local")
+ARTIFACT_DIR = DATA_DIR / "artifacts"
+ARTIFACT_S3_BUCKET = os.environ.get("ARTIFACT_S3_BUCKET", "")
+ARTIFACT_S3_PREFIX = os.environ.get("ARTIFACT_S3_PREFIX", "ngcf/")
+S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+# Fetched artifacts, cached per process host by sha256.
+MODEL_CACHE_DIR = DATA_DIR / "model-cache"
+# Seconds between a web process's checks for a new champion (0: no watcher).
+MODEL_SWAP_INTERVAL = float(os.environ.get("MODEL_SWAP_INTERVAL", "1"))
+# Seconds after a promotion at which it takes effect in every web process (they
+# load the new model before then and switch together).
+MODEL_SWAP_DELAY = float(os.environ.get("MODEL_SWAP_DELAY", "5"))
+# The promotion gate: a candidate may trail the champion's NDCG@20 on the gate
+# split by at most this much (absolute).
+MODEL_GATE_TOLERANCE = float(os.environ.get("MODEL_GATE_TOLERANCE", "0.01"))
+# Seconds between retrainings in `make run-stack` (retrain_periodically).
+RETRAIN_INTERVAL = int(os.environ.get("RETRAIN_INTERVAL", "3600"))
+# A click within this many minutes of an impression that showed it is attributed.
+ATTRIBUTION_WINDOW_MINUTES = 30
+# Addresses /metrics answers (Prometheus scrapers).
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")

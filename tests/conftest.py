@@ -89,3 +89,16 @@ def parity_ratings(db):
         for m in liked
         if (m + u) % 5
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_model_watcher(settings, tmp_path):
+    """Tests refresh the served model inline (no watcher thread per process),
+    and each starts with no model loaded."""
+    from movie.recommendations import predictor
+
+    settings.MODEL_SWAP_INTERVAL = 0
+    settings.MODEL_SWAP_DELAY = 0
+    settings.ARTIFACT_DIR = tmp_path / "artifacts"
+    settings.MODEL_CACHE_DIR = tmp_path / "model-cache"
+    predictor._served.clear()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import abc
 import uuid
+from collections.abc import Iterator
 
-from movie.events import Event
+from movie.events import IMPRESSION, Event
+from movie.impressions import Impression, Message
 
 
 class ClickLogStore(abc.ABC):
     """Where click and rating events are kept, one partition per visitor.
 
     Every read and delete takes the visitor's key, so no call can reach another
-    visitor's events.
+    visitor's events. Impressions are kept apart (their own table or partition):
+    they never appear in `history`, `get`, `user_keys` or `events_scan`.
     """
 
     @abc.abstractmethod
@@ -40,6 +43,23 @@ class ClickLogStore(abc.ABC):
         """Every visitor key with events that starts with `prefix` (a full scan:
         for maintenance such as `rekey_visitors`, not for requests)."""
 
+    @abc.abstractmethod
+    def add_impression(self, impression: Impression) -> bool:
+        """Store an impression; False if its event_id was already stored."""
+
+    @abc.abstractmethod
+    def impressions(self, user_key: str) -> list[Impression]:
+        """The visitor's impressions, newest first."""
+
+    @abc.abstractmethod
+    def events_scan(self) -> Iterator[Event]:
+        """Every visitor's click and rating events, in no order (a full scan: for
+        training, not for requests)."""
+
+    @abc.abstractmethod
+    def impressions_scan(self) -> Iterator[Impression]:
+        """Every impression, in no order (a full scan, for the online metrics)."""
+
     def holds_elsewhere(self, user_key: str, event_id: uuid.UUID) -> bool:
         """True if an event of another visitor has this id, so that it cannot be
         stored for `user_key`. A store that keeps ids per visitor never refuses."""
@@ -54,9 +74,11 @@ class ClickLogStore(abc.ABC):
             self.delete(from_key, event.event_id)
         return moved
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Message) -> None:
         """Carry out an event as it arrives from the bus; replays are harmless."""
-        if event.kind != "delete":
+        if event.kind == IMPRESSION:
+            self.add_impression(event)
+        elif event.kind != "delete":
             self.add(event)
         elif event.target_event_id is not None:
             self.delete(event.user_key, event.target_event_id)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +26,16 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from movie.clicklog.base import ClickLogStore
-from movie.events import Event
+from movie.events import IMPRESSION, Event
+from movie.impressions import Impression
 
 EVENT_ID_INDEX = "by_event_id"
 TS_DIGITS = 16
+# Impressions live in partitions of their own, "impression#<user_key>", so a
+# visitor's history query never reads them. Visitor keys never contain "#".
+IMPRESSION_PREFIX = "impression#"
+# Segments of the parallel scan that reads the whole table for training.
+SCAN_SEGMENTS = 4
 
 
 def sort_key(ts: int, event_id: uuid.UUID) -> str:
@@ -143,6 +150,32 @@ def _to_event(item: dict[str, Any]) -> Event:
     )
 
 
+def _impression_item(impression: Impression) -> dict[str, Any]:
+    return {
+        "user_key": {"S": IMPRESSION_PREFIX + impression.user_key},
+        "sk": {"S": sort_key(impression.ts, impression.event_id)},
+        "event_id": {"S": str(impression.event_id)},
+        "kind": {"S": IMPRESSION},
+        "surface": {"S": impression.surface},
+        "model_version": {"S": impression.model_version},
+        "movie_ids": {"L": [{"N": str(m)} for m in impression.movie_ids]},
+        "request_id": {"S": impression.request_id},
+        "ts": {"N": str(impression.ts)},
+    }
+
+
+def _to_impression(item: dict[str, Any]) -> Impression:
+    return Impression(
+        event_id=uuid.UUID(item["event_id"]["S"]),
+        user_key=item["user_key"]["S"].removeprefix(IMPRESSION_PREFIX),
+        surface=item["surface"]["S"],
+        model_version=item["model_version"]["S"],
+        movie_ids=tuple(int(m["N"]) for m in item["movie_ids"]["L"]),
+        request_id=item["request_id"]["S"],
+        ts=int(item["ts"]["N"]),
+    )
+
+
 class DynamoDBClickLogStore(ClickLogStore):
     # Items per query page; a visitor's history is read page after page.
     page_size = 1000
@@ -157,15 +190,7 @@ class DynamoDBClickLogStore(ClickLogStore):
             raise ValueError("a delete event is applied, not stored")
         if self._sort_key_of(event.user_key, event.event_id) is not None:
             return False
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=_to_item(event),
-                ConditionExpression="attribute_not_exists(sk)",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._put_new(_to_item(event))
 
     def history(self, user_key: str, limit: int | None = None) -> list[Event]:
         items = self._query(user_key, newest_first=True, limit=limit)
@@ -209,13 +234,64 @@ class DynamoDBClickLogStore(ClickLogStore):
             "ProjectionExpression": "user_key",
             "ConsistentRead": True,
         }
+        params["FilterExpression"] = "NOT begins_with(user_key, :i)"
+        params["ExpressionAttributeValues"] = {":i": {"S": IMPRESSION_PREFIX}}
         if prefix:
-            params["FilterExpression"] = "begins_with(user_key, :p)"
-            params["ExpressionAttributeValues"] = {":p": {"S": prefix}}
+            params["FilterExpression"] += " AND begins_with(user_key, :p)"
+            params["ExpressionAttributeValues"][":p"] = {"S": prefix}
         keys: set[str] = set()
         for page in self.client.get_paginator("scan").paginate(**params):
             keys.update(item["user_key"]["S"] for item in page.get("Items", []))
         return keys
+
+    def add_impression(self, impression: Impression) -> bool:
+        return self._put_new(_impression_item(impression))
+
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        """PutItem unless the key is taken (atomically); False if it was."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def impressions(self, user_key: str) -> list[Impression]:
+        items = self._query(IMPRESSION_PREFIX + user_key, newest_first=True)
+        return [_to_impression(item) for item in items]
+
+    def events_scan(self) -> Iterator[Event]:
+        items = self._parallel_scan("<>")
+        return (_to_event(item) for item in items)
+
+    def impressions_scan(self) -> Iterator[Impression]:
+        return (_to_impression(item) for item in self._parallel_scan("="))
+
+    def _parallel_scan(self, kind_test: str) -> Iterator[dict[str, Any]]:
+        """Every item whose kind is (=) or is not (<>) an impression: a paginated
+        scan in SCAN_SEGMENTS parallel segments, each read page after page."""
+
+        def segment(number: int) -> list[dict[str, Any]]:
+            params: dict[str, Any] = {
+                "TableName": self.table,
+                "Segment": number,
+                "TotalSegments": SCAN_SEGMENTS,
+                "FilterExpression": f"#kind {kind_test} :imp",
+                "ExpressionAttributeNames": {"#kind": "kind"},
+                "ExpressionAttributeValues": {":imp": {"S": IMPRESSION}},
+                "ConsistentRead": True,
+            }
+            items: list[dict[str, Any]] = []
+            for page in self.client.get_paginator("scan").paginate(**params):
+                items.extend(page.get("Items", []))
+            return items
+
+        with ThreadPoolExecutor(SCAN_SEGMENTS) as pool:
+            for items in pool.map(segment, range(SCAN_SEGMENTS)):
+                yield from items
 
     def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
         requests = {self.table: [{"DeleteRequest": {"Key": k}} for k in keys]}

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 from django.db import IntegrityError, transaction
 
 from movie.clicklog.base import ClickLogStore
 from movie.events import Event
-from movie.models import ClickEvent
+from movie.impressions import Impression
+from movie.models import ClickEvent, ImpressionEvent
+
+SCAN_CHUNK = 2000
 
 
 def _to_event(row: ClickEvent) -> Event:
@@ -22,25 +26,37 @@ def _to_event(row: ClickEvent) -> Event:
     )
 
 
+_IMPRESSION_COLUMNS = ("event_id", "user_key", "surface", "model_version", "request_id")
+
+
+def _to_impression(row: ImpressionEvent) -> Impression:
+    columns = {name: getattr(row, name) for name in _IMPRESSION_COLUMNS}
+    return Impression(movie_ids=tuple(row.movie_ids), ts=row.ts, **columns)
+
+
+def _insert_once(model: type, event_id: uuid.UUID, **fields: object) -> bool:
+    """Insert the row unless its event_id is stored; False if it was."""
+    try:
+        with transaction.atomic():
+            _, created = model.objects.get_or_create(event_id=event_id, defaults=fields)
+    except IntegrityError:  # a concurrent writer stored the same event id
+        return False
+    return created
+
+
 class SqlClickLogStore(ClickLogStore):
     def add(self, event: Event) -> bool:
         if event.kind == "delete":
             raise ValueError("a delete event is applied, not stored")
-        try:
-            with transaction.atomic():
-                _, created = ClickEvent.objects.get_or_create(
-                    event_id=event.event_id,
-                    defaults={
-                        "user_key": event.user_key,
-                        "movie_id": event.movie_id,
-                        "kind": event.kind,
-                        "rating": event.rating,
-                        "ts": event.ts,
-                    },
-                )
-        except IntegrityError:  # a concurrent writer stored the same event id
-            return False
-        return created
+        return _insert_once(
+            ClickEvent,
+            event.event_id,
+            user_key=event.user_key,
+            movie_id=event.movie_id,
+            kind=event.kind,
+            rating=event.rating,
+            ts=event.ts,
+        )
 
     def history(self, user_key: str, limit: int | None = None) -> list[Event]:
         rows = ClickEvent.objects.filter(user_key=user_key).order_by("-ts", "-event_id")
@@ -79,3 +95,23 @@ class SqlClickLogStore(ClickLogStore):
 
     def reassign(self, from_key: str, to_key: str) -> int:
         return ClickEvent.objects.filter(user_key=from_key).update(user_key=to_key)
+
+    def add_impression(self, impression: Impression) -> bool:
+        columns = {name: getattr(impression, name) for name in _IMPRESSION_COLUMNS}
+        event_id = columns.pop("event_id")
+        movie_ids = list(impression.movie_ids)
+        return _insert_once(
+            ImpressionEvent, event_id, movie_ids=movie_ids, ts=impression.ts, **columns
+        )
+
+    def impressions(self, user_key: str) -> list[Impression]:
+        rows = ImpressionEvent.objects.filter(user_key=user_key)
+        return [_to_impression(row) for row in rows.order_by("-ts", "-event_id")]
+
+    def events_scan(self) -> Iterator[Event]:
+        rows = ClickEvent.objects.order_by().iterator(chunk_size=SCAN_CHUNK)
+        return (_to_event(row) for row in rows)
+
+    def impressions_scan(self) -> Iterator[Impression]:
+        rows = ImpressionEvent.objects.order_by().iterator(chunk_size=SCAN_CHUNK)
+        return (_to_impression(row) for row in rows)

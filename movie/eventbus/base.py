@@ -2,10 +2,10 @@
 
 import abc
 
-from movie.events import Event
+from movie.impressions import Message
 
 
 class EventBus(abc.ABC):
     @abc.abstractmethod
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Message) -> None:
         """Hand the event on towards the click-log store; raise if it cannot."""

@@ -2,9 +2,9 @@
 
 from movie.clicklog import get_clicklog_store
 from movie.eventbus.base import EventBus
-from movie.events import Event
+from movie.impressions import Message
 
 
 class DirectEventBus(EventBus):
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Message) -> None:
         get_clicklog_store().apply(event)

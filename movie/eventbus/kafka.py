@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from movie.eventbus.base import EventBus
-from movie.events import Event
+from movie.impressions import Message, message_from_dict
 
 logger = logging.getLogger(__name__)
 
@@ -62,20 +62,21 @@ class KafkaConfig:
         )
 
 
-def event_encode(event: Event) -> tuple[bytes, bytes]:
+def event_encode(event: Message) -> tuple[bytes, bytes]:
     """The (key, value) of an event's Kafka message."""
     return event.user_key.encode(), json.dumps(event.to_dict()).encode()
 
 
-def event_decode(value: bytes | None) -> Event:
-    """The event in a message's value; raises EventError (a ValueError) if malformed."""
+def event_decode(value: bytes | None) -> Message:
+    """The event or impression in a message's value; raises EventError (a
+    ValueError) if malformed."""
     from movie.events import EventError
 
     try:
         data = json.loads(value or b"")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise EventError(f"message is not JSON: {exc}") from None
-    return Event.from_dict(data)
+    return message_from_dict(data)
 
 
 class KafkaEventBus(EventBus):
@@ -116,7 +117,7 @@ class KafkaEventBus(EventBus):
                     ) from exc
             return self._producer
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Message) -> None:
         kafka = kafka_module()
         key, value = event_encode(event)
         try:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from movie.eventbus.base import EventBus
-from movie.events import Event, EventError
+from movie.events import EventError
+from movie.impressions import Message, message_from_dict
 from movie.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class OutboxEventBus(EventBus):
     def __init__(self, inner: EventBus) -> None:
         self.inner = inner
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Message) -> None:
         OutboxEvent.objects.create(
             event_id=event.event_id, user_key=event.user_key, payload=event.to_dict()
         )
@@ -102,7 +103,7 @@ def outbox_relay(
         rows = list(rows[:limit])
         for index, row in enumerate(rows):
             try:
-                event = Event.from_dict(row.payload)
+                event = message_from_dict(row.payload)
             except EventError as exc:
                 logger.error("dropping malformed outbox row %s: %s", row.pk, exc)
                 row.delete()

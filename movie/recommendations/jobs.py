@@ -5,17 +5,26 @@ names are thin shells around these functions."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from django.conf import settings
 
-from movie.models import Interaction
+from movie.artifacts import ArtifactError
+from movie.clicklog import get_clicklog_store
+from movie.events import Event
+from movie.models import Interaction, ModelVersion
+from movie.recommendations import versions
 from pytorch_models import foldin, foldin_graded, training
 from pytorch_models.data import (
     DataError,
@@ -38,8 +47,15 @@ class TrainJob:
     threads: int = 1  # torch intra-op threads
     seed: int = 0  # split and training seed
     metrics_json: Path | None = None  # extra copy of the metrics JSON
+    include_clicklog: bool = False  # add the visitors' events from the store
+    min_visitor_events: int = 3  # events a visitor needs to become a user node
+    promote: bool = False  # promote the new version when the gate passes
 
     def __post_init__(self) -> None:
+        if self.min_visitor_events < 1:
+            raise DataError("--min-visitor-events must be at least 1")
+        if self.include_clicklog and self.train is not None:
+            raise DataError("--include-clicklog trains on the imported ratings only")
         files = (self.train, self.valid, self.test)
         if any(files) and not all(files):
             raise DataError("give all three of --train, --valid and --test, or none")
@@ -70,10 +86,82 @@ def interactions_with_stars_from_database() -> tuple[Interactions, np.ndarray]:
     return Interactions(ids[:, 0], ids[:, 1], rows[:, 2]), rows[:, 3].copy()
 
 
-def _training_data(
-    job: TrainJob, say: Callable[[str], None]
-) -> tuple[Interactions, Interactions, Interactions]:
-    """The job's TSV files, or a seeded split of the imported ratings."""
+# Raw user ids of visitor nodes start here, above every MovieLens user id.
+VISITOR_USER_BASE = 10_000_000
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    train: Interactions
+    valid: Interactions
+    test: Interactions
+    snapshot: dict[str, Any] = field(default_factory=dict)  # what it was made of
+
+
+def split_fingerprint(part: Interactions) -> str:
+    """sha256 of the sorted (user, item) pairs: names the gate split."""
+    pairs = np.sort(part.users.astype(np.int64) * 2**32 + part.items.astype(np.int64))
+    return hashlib.sha256(pairs.tobytes()).hexdigest()
+
+
+def visitor_interactions(
+    events: Iterable[Event], *, min_events: int
+) -> tuple[Interactions, dict[str, Any]]:
+    """The visitors with at least `min_events` clicks and ratings as user nodes
+    (one positive per visitor and movie), and the snapshot's bounds."""
+    by_visitor: dict[str, dict[int, int]] = defaultdict(dict)
+    count, last_ts = 0, None
+    for event in events:
+        count += 1
+        last_ts = event.ts if last_ts is None else max(last_ts, event.ts)
+        movies = by_visitor[event.user_key]
+        movies[event.movie_id] = max(movies.get(event.movie_id, 0), event.ts)
+    users, items, stamps = [], [], []
+    nodes = [k for k in sorted(by_visitor) if len(by_visitor[k]) >= min_events]
+    for index, key in enumerate(nodes):
+        for movie_id, ts in by_visitor[key].items():
+            users.append(VISITOR_USER_BASE + index)
+            items.append(movie_id)
+            stamps.append(ts / 1000)
+    interactions = Interactions(
+        np.asarray(users, dtype=np.int64),
+        np.asarray(items, dtype=np.int64),
+        np.asarray(stamps, dtype=np.float64),
+    )
+    bounds = {
+        "visitor_events": count,
+        "visitors": len(by_visitor),
+        "visitor_users": len(nodes),
+        "visitor_interactions": len(users),
+        "last_event_ts": last_ts,
+        "min_visitor_events": min_events,
+    }
+    return interactions, bounds
+
+
+def _concat(a: Interactions, b: Interactions) -> Interactions:
+    stamps = None
+    if a.timestamps is not None and b.timestamps is not None:
+        stamps = np.concatenate([a.timestamps, b.timestamps])
+    return Interactions(
+        np.concatenate([a.users, b.users]), np.concatenate([a.items, b.items]), stamps
+    )
+
+
+def _clicklog_events() -> list[Event]:
+    store = get_clicklog_store()
+    try:
+        return list(store.events_scan())
+    except Exception as exc:  # any adapter's client error: nothing is trained
+        raise DataError(
+            f"the click-log store ({settings.CLICKLOG_BACKEND}) cannot be read: {exc}"
+        ) from exc
+
+
+def _training_data(job: TrainJob, say: Callable[[str], None]) -> TrainingData:
+    """The job's TSV files, or a seeded split of the imported ratings, with the
+    visitors' events added to the training part (never to valid or test, which
+    stay the gate split every version is measured on)."""
     if job.train is not None:
         parts = []
         for path in (job.train, job.valid, job.test):
@@ -81,11 +169,42 @@ def _training_data(
             for line in report.messages():
                 say(line)
             parts.append(interactions)
-        return parts[0], parts[1], parts[2]
-    split, report = split_per_user(interactions_from_database(), seed=job.seed)
+        snapshot = {"source": "tsv", "gate_split": split_fingerprint(parts[2])}
+        return TrainingData(*parts, snapshot=snapshot)
+    ratings = interactions_from_database()
+    split, report = split_per_user(ratings, seed=job.seed)
     for line in report.messages():
         say(line)
-    return split.train, split.valid, split.test
+    snapshot: dict[str, Any] = {
+        "source": "movielens",
+        "movielens_ratings": len(ratings),
+        "split_seed": job.seed,
+        "gate_split": split_fingerprint(split.test),
+    }
+    train = split.train
+    if job.include_clicklog:
+        visitors, bounds = visitor_interactions(
+            _clicklog_events(), min_events=job.min_visitor_events
+        )
+        say(
+            f"click log: {bounds['visitor_events']} events of {bounds['visitors']} "
+            f"visitors, {bounds['visitor_users']} with at least "
+            f"{job.min_visitor_events} events become user nodes"
+        )
+        snapshot.update(bounds, source="movielens+clicklog")
+        snapshot["clicklog_backend"] = settings.CLICKLOG_BACKEND
+        train = _concat(train, visitors)
+    return TrainingData(train, split.valid, split.test, snapshot)
+
+
+@dataclass(frozen=True)
+class TrainedVersion:
+    result: training.TrainResult
+    version: str  # the ModelVersion it was registered as
+
+    @property
+    def metrics(self) -> Any:
+        return self.result.metrics
 
 
 def train_ngcf(
@@ -93,35 +212,74 @@ def train_ngcf(
     *,
     progress: Callable[[training.EpochReport], None] | None = None,
     say: Callable[[str], None] = logger.info,
-) -> training.TrainResult:
-    """Train, then write the checkpoint, its training curve and metrics JSON.
+) -> TrainedVersion:
+    """Train, register the checkpoint as a new model version (and promote it
+    with `job.promote` when the gate passes), then write it to `job.out` with
+    its training curve and metrics JSON.
 
-    Raises pytorch_models.data.DataError for unusable input.
+    Raises pytorch_models.data.DataError for unusable input, ArtifactError when
+    the version cannot be stored and versions.VersionError when the gate refuses
+    (the version stays a candidate).
     """
-    train, valid, test = _training_data(job, say)
+    data = _training_data(job, say)
     config = TrainConfig(seed=job.seed)
     if job.epochs is not None:
         config = replace(config, max_epochs=job.epochs)
     torch.set_num_threads(job.threads)
-    result = training.train_ngcf(train, valid, test, config, progress=progress)
+    result = training.train_ngcf(
+        data.train, data.valid, data.test, config, progress=progress
+    )
     for line in result.align_report.messages():
         say(line)
+    metrics = {**asdict(result.metrics), "config": asdict(config)}
+    # A file of this training's own: two trainings at once never mix their files.
+    staged = result.checkpoint.save(
+        job.out.with_name(f".{job.out.stem}-{os.getpid()}-{id(result)}.pt")
+    )
+    try:
+        version = versions.version_register(
+            checkpoint=staged,
+            metrics=metrics,
+            data_snapshot=data.snapshot,
+            training_config={**asdict(config), "threads": job.threads},
+        )
+        os.replace(staged, job.out)
+    finally:
+        staged.unlink(missing_ok=True)
+    _write_beside(job, job.out, result, {**metrics, "threads": job.threads}, version)
+    say(f"checkpoint: {job.out}")
+    say(f"model version: {version.version}")
+    if job.promote:
+        gate = versions.version_promote(version=version.version)
+        say(f"promoted {version.version}: {gate.reason}")
+    return TrainedVersion(result, version.version)
 
-    out = result.checkpoint.save(job.out)
+
+def _write_beside(
+    job: TrainJob,
+    out: Path,
+    result: training.TrainResult,
+    metrics: dict[str, Any],
+    version: ModelVersion,
+) -> None:
+    """The training curve and the metrics JSON beside the checkpoint."""
     curve = training.save_training_curve(result.history, out.with_suffix(".png"))
-    metrics = {
-        **asdict(result.metrics),
-        "config": asdict(config),
-        "threads": job.threads,
-    }
+    metrics = {**metrics, "version": version.version}
+    metrics["data_snapshot"] = version.data_snapshot
     text = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
     for path in (out.with_suffix(".json"), job.metrics_json):
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-    say(f"checkpoint: {out}")
-    say(f"training curve: {curve}")
-    return result
+    logger.info("training curve: %s", curve)
+
+
+def first_version_register(*, checkpoint: Path) -> ModelVersion | None:
+    """Register an existing checkpoint file (and the metrics JSON beside it) as
+    the first version and champion when the registry is empty."""
+    beside = checkpoint.with_suffix(".json")
+    info = json.loads(beside.read_text()) if beside.is_file() else {}
+    return versions.checkpoint_register_first(checkpoint=checkpoint, info=info)
 
 
 def evaluate_foldin(
@@ -179,3 +337,25 @@ def evaluate_foldin_graded(
     out_json.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
     out_markdown.write_text(report.markdown())
     return report
+
+
+def retrain_loop(
+    *,
+    job: TrainJob,
+    stop: threading.Event,
+    interval_s: float,
+    say: Callable[[str], None] = logger.info,
+) -> int:
+    """Train (and promote through the gate) every `interval_s` seconds until
+    `stop`; a refused or failed training is logged and the loop goes on. Returns
+    how many trainings ran."""
+    runs = 0
+    while not stop.wait(interval_s):
+        runs += 1
+        try:
+            trained = train_ngcf(job, say=say)
+        except (DataError, OSError, ArtifactError, versions.VersionError) as exc:
+            logger.warning("scheduled retraining: %s", exc)
+            continue
+        say(f"scheduled retraining registered {trained.version}")
+    return runs

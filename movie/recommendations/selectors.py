@@ -4,6 +4,7 @@ and what the About-NGCF page shows about the served checkpoint."""
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from movie import telemetry
+from movie.impressions import POPULAR_VERSION
 from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
+from movie.recommendations.versions import champion_history
 from movie.selectors import (
     HistoryEntry,
     VisitorSignals,
@@ -43,6 +47,13 @@ class Recommendations:
     used_ids: list[int]  # history movie ids the model used
     unknown_ids: list[int]  # history movie ids the model does not know
     not_interested_ids: list[int] = ()  # never shown to this visitor
+    model_version: str = POPULAR_VERSION  # the model version that ranked them
+
+
+@dataclass(frozen=True)
+class SimilarMovies:
+    movies: list[Movie]
+    model_version: str  # the model version that found them ("" without one)
 
 
 def recommendations_for_movies(
@@ -70,6 +81,7 @@ def recommendations_for_movies(
         )
     state = get_predictor()
     if state.predictor is None:
+        telemetry.FALLBACKS.labels(reason="no model").inc()
         return _popular(
             k,
             [*movie_ids, *hidden],
@@ -81,17 +93,19 @@ def recommendations_for_movies(
             % {"problem": state.problem},
         )
     recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
-    result = state.predictor.recommend(
-        movie_ids,
-        k=k,
-        epochs=settings.NGCF_FINETUNE_EPOCHS,
-        seed=zlib.crc32(",".join(map(str, sorted(movie_ids))).encode()),
-        ratings=ratings,
-        negative_ids=hidden,
-        weights=dict(zip(movie_ids, recency.tolist(), strict=True)),
-        centring=centring,
-    )
+    with telemetry.MODEL_SECONDS.time():
+        result = state.predictor.recommend(
+            movie_ids,
+            k=k,
+            epochs=settings.NGCF_FINETUNE_EPOCHS,
+            seed=zlib.crc32(",".join(map(str, sorted(movie_ids))).encode()),
+            ratings=ratings,
+            negative_ids=hidden,
+            weights=dict(zip(movie_ids, recency.tolist(), strict=True)),
+            centring=centring,
+        )
     if not result or not result.positive_ids:
+        telemetry.FALLBACKS.labels(reason="unknown history").inc()
         return _popular(
             k,
             [*movie_ids, *hidden],
@@ -102,11 +116,11 @@ def recommendations_for_movies(
             ),
             unknown_ids=result.unknown_ids,
         )
-    return _ngcf_items(result, ratings, hidden)
+    return _ngcf_items(result, ratings, hidden, state.version)
 
 
 def _ngcf_items(
-    result, ratings: dict[int, float], hidden: list[int]
+    result, ratings: dict[int, float], hidden: list[int], version: str
 ) -> Recommendations:
     wanted = {r.movie_id for r in result} | {m for r in result for m in r.because}
     movies = Movie.objects.in_bulk(wanted)
@@ -124,7 +138,13 @@ def _ngcf_items(
         for rank, r in enumerate((r for r in result if r.movie_id in movies), start=1)
     ]
     return Recommendations(
-        items, "ngcf", "", result.used_ids, result.unknown_ids, hidden
+        items,
+        "ngcf",
+        "",
+        result.used_ids,
+        result.unknown_ids,
+        hidden,
+        version,
     )
 
 
@@ -172,30 +192,30 @@ def recommendations_for_signals(
 
 def for_you_row(
     *, user_key: str | None, k: int = 6, centring: float | None = None
-) -> list[RecommendedMovie]:
-    """Six NGCF picks for the home page; [] without history or without NGCF."""
+) -> Recommendations | None:
+    """Six NGCF picks for the home page; None without history or without NGCF."""
     signals = signals_for(user_key=user_key)
     if not signals.positive_ids:
-        return []
+        return None
     recs = recommendations_for_signals(signals=signals, k=k, centring=centring)
-    return recs.items if recs.source == "ngcf" else []
+    return recs if recs.source == "ngcf" else None
 
 
 def similar_movies(
     *, movie_id: int, k: int = 8, user_key: str | None = None
-) -> list[Movie]:
-    """Movies nearest to this one in the NGCF item embeddings ([] without model),
+) -> SimilarMovies:
+    """Movies nearest to this one in the NGCF item embeddings (none without model),
     without those the visitor marked not interested."""
-    predictor = get_predictor().predictor
-    if predictor is None:
-        return []
+    state = get_predictor()
+    if state.predictor is None:
+        return SimilarMovies([], "")
     hidden = set(signals_for(user_key=user_key).not_interested)
     ids = [
         m
-        for m, _score in predictor.similar(movie_id, k + len(hidden))
+        for m, _score in state.predictor.similar(movie_id, k + len(hidden))
         if m not in hidden
     ]
-    return movies_in_order(movie_ids=ids[:k])
+    return SimilarMovies(movies_in_order(movie_ids=ids[:k]), state.version)
 
 
 def training_curve_path() -> Path | None:
@@ -217,6 +237,24 @@ def model_card() -> dict:
         "has_curve": training_curve_path() is not None,
         "finetune_epochs": settings.NGCF_FINETUNE_EPOCHS,
         "beyond": served_beyond_accuracy(),
+        "version": state.version,
+        "history": champion_history(),
+    }
+
+
+def served_model() -> dict:
+    """What GET /api/model answers: the version this process serves."""
+    from movie.models import ModelVersion
+
+    state = get_predictor()
+    row = ModelVersion.objects.filter(version=state.version).first()
+    return {
+        "version": state.version or None,
+        "created_at": state.info.get("created_at"),
+        "status": row.status if row else None,
+        "metrics": state.info.get("metrics", {}),
+        "problem": state.problem,
+        "process": os.getpid(),
     }
 
 

@@ -3,10 +3,22 @@
 import uuid
 
 from movie.events import Event
+from movie.impressions import Impression
 
 
 def click(user_key, movie_id, ts, **kw):
     return Event(user_key=user_key, kind="click", movie_id=movie_id, ts=ts, **kw)
+
+
+def shown(user_key, movie_ids, ts, surface="ngcf", version="v1"):
+    return Impression(
+        user_key=user_key,
+        surface=surface,
+        model_version=version,
+        movie_ids=tuple(movie_ids),
+        request_id="r1",
+        ts=ts,
+    )
 
 
 class ClickLogContract:
@@ -90,3 +102,28 @@ class ClickLogContract:
             store.add(click(key, 50, 1000))
         assert store.user_keys(prefix="s:") == {"s:a", "s:b"}
         assert store.user_keys() == {"s:a", "s:b", "v:c", "u:1"}
+
+    def test_impressions_are_kept_apart_from_history(self, store):
+        seen = shown("v:a", [50, 100, 127], 1000)
+        assert store.add_impression(seen) is True
+        assert store.add_impression(seen) is False  # a replay is stored once
+        store.apply(shown("v:a", [1], 2000, surface="popular", version="popular"))
+        store.add(click("v:a", 100, 1500))
+        assert [e.movie_id for e in store.history("v:a")] == [100]
+        assert store.get("v:a", seen.event_id) is None
+        assert store.user_keys() == {"v:a"}
+        assert store.impressions("v:a")[1] == seen
+        assert [i.surface for i in store.impressions("v:a")] == ["popular", "ngcf"]
+        assert store.impressions("v:b") == []
+        assert store.delete_all("v:a") == 1
+        assert len(store.impressions("v:a")) == 2
+
+    def test_scans_read_every_visitor_and_keep_kinds_apart(self, store):
+        events = [click(f"v:{n % 7}", 1 + n, 1000 + n) for n in range(40)]
+        for event in events:
+            store.add(event)
+        seen = [shown(f"v:{n}", [n + 1], 5000 + n) for n in range(5)]
+        for impression in seen:
+            store.add_impression(impression)
+        assert sorted(store.events_scan(), key=lambda e: e.ts) == events
+        assert sorted(store.impressions_scan(), key=lambda i: i.ts) == seen

@@ -40,7 +40,9 @@ def train(tmp_path, **options):
     return out.getvalue()
 
 
-def test_train_on_tsv_files_writes_checkpoint_curve_and_metrics(tmp_path, tsv_split):
+def test_train_on_tsv_files_writes_checkpoint_curve_and_metrics(
+    tmp_path, tsv_split, db
+):
     metrics_path = tmp_path / "m" / "metrics.json"
     output = train(
         tmp_path,
@@ -148,7 +150,7 @@ def test_missing_file_and_partial_options(tmp_path, tsv_split, db):
         train(tmp_path, threads=0, **{k: str(v) for k, v in tsv_split.items()})
 
 
-def test_duplicates_single_users_and_unseen_ids_are_reported(tmp_path, tsv_split):
+def test_duplicates_single_users_and_unseen_ids_are_reported(tmp_path, tsv_split, db):
     rows = tsv_split["train"].read_text().splitlines()
     # a duplicate row and a user with a single interaction
     (tmp_path / "train2.tsv").write_text("\n".join(rows + [rows[1], "99\t3\t1"]) + "\n")

@@ -113,3 +113,19 @@ def stack_settings(settings, kafka_config, dynamodb_config):
     from movie.eventbus import get_event_bus_adapter
 
     get_event_bus_adapter().close()
+
+
+@pytest.fixture
+def s3_config(moto):
+    """A fresh, empty artifact bucket on the moto server."""
+    from movie.artifacts.s3 import S3Config
+
+    bucket = f"artifacts-{uuid.uuid4().hex[:12]}"
+    endpoint = f"http://{moto.address}"
+    devservers.s3_bucket_create(endpoint, bucket)
+    return S3Config(
+        bucket=bucket,
+        prefix="ngcf/",
+        endpoint_url=endpoint,
+        region=devservers.FAKE_AWS["AWS_DEFAULT_REGION"],
+    )

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from movie.recommendations.jobs import TrainJob, train_ngcf
+from movie.artifacts import ArtifactError
+from movie.recommendations.jobs import TrainJob, first_version_register, train_ngcf
+from movie.recommendations.versions import VersionError
 from pytorch_models.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint
 from pytorch_models.data import DataError
 
@@ -37,6 +39,22 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--metrics-json", help="also write the metrics here")
         parser.add_argument(
+            "--include-clicklog",
+            action="store_true",
+            help="also train on the visitors' events in the click-log store",
+        )
+        parser.add_argument(
+            "--min-visitor-events",
+            type=int,
+            default=3,
+            help="events a visitor needs to become a user node (default 3)",
+        )
+        parser.add_argument(
+            "--promote",
+            action="store_true",
+            help="make the new version the champion if the promotion gate passes",
+        )
+        parser.add_argument(
             "--if-missing",
             action="store_true",
             help="do nothing when the checkpoint already exists (a checkpoint of "
@@ -49,6 +67,7 @@ class Command(BaseCommand):
             version = _format_version(out)
             if version is None or version >= FORMAT_VERSION:
                 self.stdout.write(f"checkpoint {out} exists; not retraining")
+                self._register_first(out)
                 return
             self.stdout.write(
                 f"checkpoint {out} has format version {version}, older than "
@@ -64,6 +83,9 @@ class Command(BaseCommand):
                 threads=options["threads"],
                 seed=options["seed"],
                 metrics_json=_path(options["metrics_json"]),
+                include_clicklog=options["include_clicklog"],
+                min_visitor_events=options["min_visitor_events"],
+                promote=options["promote"],
             )
         except DataError as exc:
             raise CommandError(str(exc)) from exc
@@ -80,7 +102,7 @@ class Command(BaseCommand):
 
         try:
             result = train_ngcf(job, progress=progress, say=self.stdout.write)
-        except (DataError, OSError) as exc:
+        except (DataError, OSError, ArtifactError, VersionError) as exc:
             raise CommandError(str(exc)) from exc
         finally:
             bar.close()
@@ -90,3 +112,11 @@ class Command(BaseCommand):
             f"{metrics.train_seconds_per_epoch:.3f} s/epoch; test recall@20 "
             f"{metrics.test['recall@20']:.4f} ndcg@20 {metrics.test['ndcg@20']:.4f}"
         )
+
+    def _register_first(self, out: Path) -> None:
+        try:
+            version = first_version_register(checkpoint=out)
+        except ArtifactError as exc:
+            raise CommandError(str(exc)) from exc
+        if version is not None:
+            self.stdout.write(f"registered {out} as model version {version.version}")

@@ -29,7 +29,7 @@ def test_no_history_falls_back_to_popular(parity_site):
 
 
 def test_similar_movies_and_model_card(parity_site):
-    similar = similar_movies(movie_id=2, k=3)
+    similar = similar_movies(movie_id=2, k=3).movies
     assert len(similar) == 3 and all(m.pk % 2 == 0 and m.pk != 2 for m in similar)
     card = model_card()
     assert card["available"] and card["problem"] == ""
@@ -42,4 +42,4 @@ def test_model_card_without_a_checkpoint(db, settings, tmp_path):
     settings.NGCF_CHECKPOINT = tmp_path / "none.pt"
     card = model_card()
     assert not card["available"] and card["metrics"] is None and card["test"] == {}
-    assert similar_movies(movie_id=1) == []
+    assert similar_movies(movie_id=1).movies == []

@@ -1,0 +1,66 @@
+"""/metrics, the staff dashboard, /api/model and the version in recommendation
+responses."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+
+def test_metrics_answer_loopback_in_the_prometheus_format(visitor, parity_site):
+    visitor.post("/movie/2/click/")
+    visitor.get("/movie/ngcf/")
+    response = visitor.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for name in (
+        'pseudorec_request_seconds_count{view="movie:ngcf"}',
+        "pseudorec_ngcf_model_seconds_count",
+        'pseudorec_impressions_total{surface="ngcf"}',
+        'pseudorec_clicks_total{kind="click"}',
+        'pseudorec_model_version_served{pid="',
+    ):
+        assert name in text
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "192.168.1.2", "::ffff:10.0.0.1"])
+def test_metrics_refuse_other_addresses(db, address):
+    response = Client().get("/metrics", REMOTE_ADDR=address)
+    assert response.status_code == 403 and b"pseudorec" not in response.content
+
+
+def test_the_allowed_addresses_are_a_setting(db, settings):
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.5"]
+    assert Client().get("/metrics", REMOTE_ADDR="10.0.0.5").status_code == 200
+    assert Client().get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+def test_dashboard_is_for_staff_only(db, parity_site, visitor):
+    visitor.get("/")
+    assert visitor.get("/dashboard/").status_code == 302  # to the login page
+    assert visitor.get("/dashboard/ctr.svg").status_code == 302
+    member = Client()
+    member.force_login(User.objects.create_user("ann"))
+    assert member.get("/dashboard/").status_code == 403
+    assert member.get("/dashboard/ctr.svg").status_code == 403
+    staff = Client()
+    staff.force_login(User.objects.create_user("boss", is_staff=True))
+    page = staff.get("/dashboard/")
+    assert page.status_code == 200 and b"Online CTR per version" in page.content
+    assert b"popular" in page.content  # the fixture's home page was shown
+    plot = staff.get("/dashboard/ctr.svg")
+    assert plot["Content-Type"] == "image/svg+xml" and b"<svg" in plot.content
+
+
+def test_api_model_and_recommendations_name_the_version(visitor, parity_site):
+    model = visitor.get("/api/model").json()
+    assert model["version"] == "unregistered" and model["status"] is None
+    assert model["metrics"]["best_epoch"] >= 1
+    recs = visitor.post(
+        "/api/recommendations",
+        {"movie_ids": [2, 4]},
+        content_type="application/json",
+    ).json()
+    assert recs["model_version"] == "unregistered" and recs["recommendations"]
+    empty = visitor.get("/api/recommendations").json()
+    assert empty["model_version"] == "popular"
