@@ -102,3 +102,14 @@ def _no_model_watcher(settings, tmp_path):
     settings.ARTIFACT_DIR = tmp_path / "artifacts"
     settings.MODEL_CACHE_DIR = tmp_path / "model-cache"
     predictor._served.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Korean leaves Korean active in the thread (LocaleMiddleware
+    activates, nothing deactivates); code a later test calls outside a request
+    must see the default language again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
