@@ -6,6 +6,12 @@ under /api/, static files from whitenoise. `make dev` is the DEBUG server.
 
 import os
 
+# One thread per serving process (README: TORCH_THREADS). Set before the master
+# imports torch or faiss: an OpenMP pool made in the master would not survive
+# the fork into the workers.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 wsgi_app = "pseudorec.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -14,3 +20,24 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 120
 raw_env = ["DJANGO_DEBUG=0"]
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+# The application, torch and the served NGCF model are loaded once, in the
+# master, before the workers fork: the workers share those pages instead of each
+# holding its own interpreter heap and model (the item matrices are memory-mapped
+# files in any case; docs/DESIGN.md, one copy per host). A worker that later sees
+# a replaced checkpoint loads it itself, mapping the new files.
+preload_app = True
+
+
+def when_ready(server):
+    if os.environ.get("GUNICORN_PRELOAD_MODEL", "1") != "1":
+        return
+    from django.db import connections
+
+    from movie.recommendations.predictor import get_predictor
+
+    state = get_predictor()
+    # Finding the champion used the database: no connection may be inherited by
+    # the forked workers.
+    connections.close_all()
+    server.log.info("NGCF model preloaded: %s", state.problem or "ready")

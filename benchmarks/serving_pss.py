@@ -8,8 +8,9 @@ benchmarks/ngcf_latency.py, built or reused from ``--cache-dir``) through
 gunicorn with 1 worker, then with 4, each worker one thread. Each worker gets
 NGCF page views until it has loaded the model (its /proc/<pid>/maps shows the
 item matrix file); then PSS and RSS are read from /proc/<pid>/smaps_rollup. PSS
-divides every shared page by the processes that map it, so the sum over
-workers is what the host really holds. The checkpoint's shared files (item
+divides every shared page by the processes that map it, so the sum over the
+master and the workers is what the host really holds (the master loads the
+model before forking, gunicorn.conf.py). The checkpoint's shared files (item
 matrices, candidate index) are written once by a process of their own before
 gunicorn starts.
 """
@@ -49,8 +50,11 @@ def _maps_model(pid: int, marker: str) -> bool:
     return marker in Path(f"/proc/{pid}/maps").read_text()
 
 
-def measure(checkpoint: Path, workers: int, limit_s: float = 600) -> list[dict]:
-    """PSS/RSS of each worker once all of them have loaded the model."""
+def measure(
+    checkpoint: Path, workers: int, limit_s: float = 600
+) -> tuple[dict, list[dict]]:
+    """PSS/RSS of the gunicorn master and of each worker, once every worker has
+    the model (loaded by the master before the fork, or by the worker)."""
     marker = f"{checkpoint.name}.item_final.npy"
     env = {"NGCF_CHECKPOINT": str(checkpoint)}
     with gunicorn(workers=workers, threads=1, env=env) as (server, base):
@@ -66,7 +70,7 @@ def measure(checkpoint: Path, workers: int, limit_s: float = 600) -> list[dict]:
             visitor.get("/movie/ngcf/")
         for _ in range(4 * workers):  # a few more requests on warm workers
             visitor.get("/movie/ngcf/")
-        return [rollup_mib(pid) for pid in pids]
+        return rollup_mib(server.pid), [rollup_mib(pid) for pid in pids]
 
 
 def main() -> None:
@@ -92,16 +96,23 @@ def main() -> None:
         prepare.start()
         prepare.join()
         print(f"checkpoint: {path.name}")
-        print("| workers | PSS per worker MiB | total PSS MiB | RSS per worker MiB |")
-        print("| ---: | --- | ---: | --- |")
+        print(
+            "| workers | master PSS MiB | PSS per worker MiB | total PSS MiB "
+            "(master + workers) | RSS per worker MiB |"
+        )
+        print("| ---: | ---: | --- | ---: | --- |")
         totals = {}
         for workers in (1, 4):
-            rows = measure(path, workers)
-            totals[workers] = sum(r["Pss"] for r in rows)
+            master, rows = measure(path, workers)
+            totals[workers] = master["Pss"] + sum(r["Pss"] for r in rows)
             pss = ", ".join(f"{r['Pss']:.0f}" for r in rows)
             rss = ", ".join(f"{r['Rss']:.0f}" for r in rows)
-            print(f"| {workers} | {pss} | {totals[workers]:.0f} | {rss} |", flush=True)
-        print(f"total PSS of 4 workers / 1 worker's: {totals[4] / totals[1]:.2f}")
+            print(
+                f"| {workers} | {master['Pss']:.0f} | {pss} | {totals[workers]:.0f} "
+                f"| {rss} |",
+                flush=True,
+            )
+        print(f"total PSS with 4 workers / with 1 worker: {totals[4] / totals[1]:.2f}")
 
 
 if __name__ == "__main__":

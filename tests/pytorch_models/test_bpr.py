@@ -3,13 +3,19 @@ import torch
 from pytorch_models.bpr import bpr_loss, bpr_loss_reference, pair_scores
 
 
+def random_batch(seed, n_users, n_items, dim, batch, k=3):
+    """Tables (with gradients) and a batch of users, positives and negatives."""
+    g = torch.Generator().manual_seed(seed)
+    users_t = torch.randn(n_users, dim, generator=g, requires_grad=True)
+    items_t = torch.randn(n_items, dim, generator=g, requires_grad=True)
+    users = torch.randint(n_users, (batch,), generator=g)
+    pos = torch.randint(n_items, (batch,), generator=g)
+    neg = torch.randint(n_items, (batch, k), generator=g)
+    return users_t, items_t, users, pos, neg
+
+
 def test_sparse_bpr_matches_autograd_reference():
-    g = torch.Generator().manual_seed(1)
-    users_t = torch.randn(7, 5, generator=g, requires_grad=True)
-    items_t = torch.randn(9, 5, generator=g, requires_grad=True)
-    users = torch.randint(7, (40,), generator=g)
-    pos = torch.randint(9, (40,), generator=g)
-    neg = torch.randint(9, (40, 3), generator=g)
+    users_t, items_t, users, pos, neg = random_batch(1, 7, 9, 5, 40)
     # 13 * 4 scored pairs fit in the 7 x 9 matrix: the sparse path; 40 x 4 don't.
     for n in (13, 40):
         fast = bpr_loss(users_t, items_t, users[:n], pos[:n], neg[:n])
@@ -57,12 +63,7 @@ def test_one_node_table_matches_two_tables():
 
 
 def test_given_scores_give_the_same_loss_and_gradients():
-    g = torch.Generator().manual_seed(4)
-    users_t = torch.randn(30, 6, generator=g, requires_grad=True)
-    items_t = torch.randn(40, 6, generator=g, requires_grad=True)
-    users = torch.randint(30, (50,), generator=g)
-    pos = torch.randint(40, (50,), generator=g)
-    neg = torch.randint(40, (50, 3), generator=g)
+    users_t, items_t, users, pos, neg = random_batch(4, 30, 40, 6, 50)
     pairs = torch.cat([pos[:, None], neg], dim=1)
     scores = pair_scores(users_t, items_t, users, pairs)
     computed = bpr_loss(users_t, items_t, users, pos, neg)
