@@ -81,17 +81,11 @@ def recommendations_for_movies(
         )
     state = get_predictor()
     if state.predictor is None:
-        telemetry.FALLBACKS.labels(reason="no model").inc()
-        return _popular(
-            k,
-            [*movie_ids, *hidden],
-            ratings,
-            _(
-                "Recommendations are unavailable (%(problem)s): here are the most "
-                "popular movies."
-            )
-            % {"problem": state.problem},
-        )
+        message = _(
+            "Recommendations are unavailable (%(problem)s): here are the most "
+            "popular movies."
+        ) % {"problem": state.problem}
+        return _popular(k, [*movie_ids, *hidden], ratings, message, reason="no model")
     recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
     with telemetry.MODEL_SECONDS.time():
         result = state.predictor.recommend(
@@ -105,16 +99,17 @@ def recommendations_for_movies(
             centring=centring,
         )
     if not result or not result.positive_ids:
-        telemetry.FALLBACKS.labels(reason="unknown history").inc()
+        message = _(
+            "None of the movies you liked or clicked is known to the model "
+            "yet: here are the most popular movies."
+        )
         return _popular(
             k,
             [*movie_ids, *hidden],
             ratings,
-            _(
-                "None of the movies you liked or clicked is known to the model "
-                "yet: here are the most popular movies."
-            ),
+            message,
             unknown_ids=result.unknown_ids,
+            reason="unknown history",
         )
     return _ngcf_items(result, ratings, hidden, state.version)
 
@@ -154,7 +149,12 @@ def _popular(
     ratings: dict[int, float],
     message: str,
     unknown_ids: list[int] | None = None,
+    reason: str | None = None,
 ) -> Recommendations:
+    """Popular movies instead of NGCF; `reason` counts it as an operator-visible
+    fallback (a visitor without history is not one)."""
+    if reason is not None:
+        telemetry.FALLBACKS.labels(reason=reason).inc()
     movies = movie_list_popular().exclude(pk__in=exclude)[:k]
     items = [
         RecommendedMovie(rank, movie, None, [], ratings.get(movie.pk))

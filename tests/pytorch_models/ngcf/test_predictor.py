@@ -53,14 +53,7 @@ def test_deterministic_for_a_seed(predictor):
 
 def test_threads_match_serial_calls(predictor):
     histories = [[1 + (j % N_ITEMS), 1 + ((3 * j) % N_ITEMS)] for j in range(40)]
-    serial = [predictor.recommend(h, k=5, seed=j) for j, h in enumerate(histories)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        threaded = list(
-            pool.map(
-                lambda a: predictor.recommend(a[1], k=5, seed=a[0]),
-                enumerate(histories),
-            )
-        )
+    serial, threaded = _serial_and_threaded(predictor, histories, k=5)
     assert threaded == serial
 
 
@@ -154,14 +147,7 @@ def test_large_catalogue_ranks_from_the_candidate_index(tmp_path, parity_checkpo
         assert not {r.movie_id for r in b} & set(history)
     # searching the index from many threads gives the serial answers
     histories = [[1 + (j % N_ITEMS), 1 + ((7 * j) % N_ITEMS)] for j in range(24)]
-    serial = [indexed.recommend(h, k=4, seed=j) for j, h in enumerate(histories)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        threaded = list(
-            pool.map(
-                lambda a: indexed.recommend(a[1], k=4, seed=a[0]),
-                enumerate(histories),
-            )
-        )
+    serial, threaded = _serial_and_threaded(indexed, histories, k=4)
     assert threaded == serial
     # a second load reads the cached index instead of building it
     mtime = caches[0].stat().st_mtime_ns
@@ -214,3 +200,17 @@ def test_one_item_matrix_is_kept(predictor):
     ]
     assert [id(a) for a in wide] == [id(predictor.neighbours)]
     assert predictor.model.item_final.flags.c_contiguous
+
+
+def _serial_and_threaded(predictor, histories, k):
+    """The same requests (history j with seed j) made one by one and from 8
+    threads at once."""
+    serial = [predictor.recommend(h, k=k, seed=j) for j, h in enumerate(histories)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(
+            pool.map(
+                lambda a: predictor.recommend(a[1], k=k, seed=a[0]),
+                enumerate(histories),
+            )
+        )
+    return serial, threaded
