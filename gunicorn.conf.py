@@ -34,9 +34,11 @@ def when_ready(server):
         return
     from django.db import connections
 
-    from movie.recommendations.predictor import get_predictor
+    from movie.recommendations.predictor import predictor_preload
 
-    state = get_predictor()
+    # No watcher thread in the master: a thread touching the database while the
+    # master forks a worker would hand the worker SQLite's lock state mid-query.
+    state = predictor_preload()
     # Finding the champion used the database: no connection may be inherited by
     # the forked workers.
     connections.close_all()

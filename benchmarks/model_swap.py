@@ -142,7 +142,12 @@ def _until_all_workers_serve(url: str, version: str, workers: int) -> float:
         if time.monotonic() - start > 60:
             raise RuntimeError(f"{version} not served by every worker within 60 s")
         # A new connection each time, so every worker gets asked.
-        answer = requests.get(f"{url}/api/model", timeout=30).json()
+        response = requests.get(f"{url}/api/model", timeout=30)
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"GET /api/model answered {response.status_code}: {response.text[:500]}"
+            )
+        answer = response.json()
         if answer["version"] == version:
             serving.add(answer["process"])
         else:

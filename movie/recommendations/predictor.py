@@ -69,6 +69,18 @@ def get_predictor() -> PredictorState:
     return _served["state"]
 
 
+def predictor_preload() -> PredictorState:
+    """Load the champion without starting the watcher thread: for a process that
+    forks serving processes afterwards (the gunicorn master). A thread of the
+    parent would be mid-query on the database when a fork copies SQLite's
+    process-wide file and lock state into the child, which then reads and writes
+    the file without the locks it believes it holds ("disk I/O error",
+    "database disk image is malformed"). Each forked process starts its own
+    watcher on its first request."""
+    predictor_refresh()
+    return _served["state"]
+
+
 @dataclass(frozen=True)
 class _Staged:
     """A loaded model waiting for the time its promotion takes effect."""

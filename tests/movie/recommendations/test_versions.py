@@ -186,3 +186,25 @@ def test_a_promotion_takes_effect_after_the_delay(trained, settings, tmp_path):
     ChampionChange.objects.filter(version=candidate).update(at=timezone.now())
     predictor._served.clear()
     assert get_predictor().version == candidate.version
+
+
+def test_the_preload_before_a_fork_starts_no_watcher(trained, settings):
+    """The gunicorn master preloads the champion and then forks the workers: a
+    watcher thread of the master could be mid-query at the fork and hand the
+    worker SQLite's lock state. `get_predictor` in a serving process does start
+    it."""
+    from movie.recommendations import predictor
+
+    settings.MODEL_SWAP_INTERVAL = 3600
+    predictor._watcher.clear()
+    try:
+        assert predictor.predictor_preload().version == trained.version
+        assert "thread" not in predictor._watcher
+        assert not any(t.name == "model-watcher" for t in threading.enumerate())
+        get_predictor()
+        assert predictor._watcher["thread"].is_alive()
+    finally:
+        if "stop" in predictor._watcher:
+            predictor._watcher["stop"].set()
+            predictor._watcher["thread"].join()
+        predictor._watcher.clear()
