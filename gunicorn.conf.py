@@ -27,6 +27,10 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 # files in any case; docs/DESIGN.md, one copy per host). A worker that later sees
 # a replaced checkpoint loads it itself, mapping the new files.
 preload_app = True
+# gunicorn's control socket (one fixed path per user) would be shared by every
+# server of the same user on a host, tests and benchmarks included; the site uses
+# the classic signals instead (SIGHUP reloads, SIGTERM stops).
+control_socket_disable = True
 
 
 def when_ready(server):
