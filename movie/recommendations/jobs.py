@@ -26,6 +26,7 @@ from movie.events import Event
 from movie.models import Interaction, ModelVersion
 from movie.recommendations import versions
 from pytorch_models import foldin, foldin_graded, training
+from pytorch_models.checkpoint import key_digest
 from pytorch_models.data import (
     DataError,
     Interactions,
@@ -96,6 +97,17 @@ class TrainingData:
     valid: Interactions
     test: Interactions
     snapshot: dict[str, Any] = field(default_factory=dict)  # what it was made of
+    # raw user id -> key_digest of the visitor key of each visitor node
+    user_keys: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VisitorNodes:
+    """The visitors who become user nodes, as training data."""
+
+    interactions: Interactions  # one positive per visitor and movie
+    bounds: dict[str, Any]  # the snapshot's counts and last event time
+    user_keys: dict[int, str]  # raw user id -> key_digest of the visitor key
 
 
 def split_fingerprint(part: Interactions) -> str:
@@ -104,11 +116,10 @@ def split_fingerprint(part: Interactions) -> str:
     return hashlib.sha256(pairs.tobytes()).hexdigest()
 
 
-def visitor_interactions(
-    events: Iterable[Event], *, min_events: int
-) -> tuple[Interactions, dict[str, Any]]:
+def visitor_interactions(events: Iterable[Event], *, min_events: int) -> VisitorNodes:
     """The visitors with at least `min_events` clicks and ratings as user nodes
-    (one positive per visitor and movie), and the snapshot's bounds."""
+    (one positive per visitor and movie), the snapshot's bounds, and which
+    visitor each node is (by the digest of its key: keys are secrets)."""
     by_visitor: dict[str, dict[int, int]] = defaultdict(dict)
     count, last_ts = 0, None
     for event in events:
@@ -136,7 +147,10 @@ def visitor_interactions(
         "last_event_ts": last_ts,
         "min_visitor_events": min_events,
     }
-    return interactions, bounds
+    keys = {
+        VISITOR_USER_BASE + index: key_digest(key) for index, key in enumerate(nodes)
+    }
+    return VisitorNodes(interactions, bounds, keys)
 
 
 def _concat(a: Interactions, b: Interactions) -> Interactions:
@@ -183,9 +197,10 @@ def _training_data(job: TrainJob, say: Callable[[str], None]) -> TrainingData:
     }
     train = split.train
     if job.include_clicklog:
-        visitors, bounds = visitor_interactions(
+        visitors = visitor_interactions(
             _clicklog_events(), min_events=job.min_visitor_events
         )
+        bounds = visitors.bounds
         say(
             f"click log: {bounds['visitor_events']} events of {bounds['visitors']} "
             f"visitors, {bounds['visitor_users']} with at least "
@@ -193,7 +208,13 @@ def _training_data(job: TrainJob, say: Callable[[str], None]) -> TrainingData:
         )
         snapshot.update(bounds, source="movielens+clicklog")
         snapshot["clicklog_backend"] = settings.CLICKLOG_BACKEND
-        train = _concat(train, visitors)
+        return TrainingData(
+            _concat(train, visitors.interactions),
+            split.valid,
+            split.test,
+            snapshot,
+            visitors.user_keys,
+        )
     return TrainingData(train, split.valid, split.test, snapshot)
 
 
@@ -227,7 +248,13 @@ def train_ngcf(
         config = replace(config, max_epochs=job.epochs)
     torch.set_num_threads(job.threads)
     result = training.train_ngcf(
-        data.train, data.valid, data.test, config, progress=progress
+        data.train,
+        data.valid,
+        data.test,
+        config,
+        progress=progress,
+        user_keys=data.user_keys,
+        trained_until=data.snapshot.get("last_event_ts"),
     )
     for line in result.align_report.messages():
         say(line)
