@@ -2,6 +2,7 @@
 rarely-rated movies reaches the model through `train_ngcf --include-clicklog
 --promote`, and the running process serves the new champion."""
 
+import time
 from io import StringIO
 
 import pytest
@@ -181,3 +182,23 @@ def test_the_artifact_names_visitors_by_digest_only(trained_clique, settings):
     keyed = load_checkpoint(artifact).keyed_users
     assert sorted(keyed.digests) == sorted(key_digest(f"v:clique{n}") for n in range(8))
     assert keyed.trained_until == champion.data_snapshot["last_event_ts"]
+
+
+def test_a_visitor_nodes_dislikes_are_not_trained_as_likes(clique_site, settings):
+    """Low stars and "not interested" (the newest judgement of each movie) are
+    no positives of the node: a trained node must not like what they disliked."""
+    from movie.recommendations.predictor import get_predictor
+    from pytorch_models.checkpoint import key_digest
+
+    settings.MODEL_GATE_TOLERANCE = 1.0
+    services.record_rating(user_key="v:clique4", movie_id=41, rating=1.0)
+    services.record_not_interested(user_key="v:clique4", movie_id=42)
+    services.record_rating(user_key="v:clique5", movie_id=43, rating=1.0)
+    time.sleep(0.002)  # a later millisecond: the newer judgement
+    services.record_rating(user_key="v:clique5", movie_id=43, rating=5.0)
+    train(promote=True, include_clicklog=True)
+    predictor = get_predictor().predictor
+    node = predictor.trained_node(key_digest("v:clique4"))
+    assert node.movie_ids == {43, 44}
+    assert predictor.trained_node(key_digest("v:clique5")).movie_ids == set(RARE)
+    assert _served("v:clique4")[0] == "trained"
