@@ -174,7 +174,7 @@ def time_trained_requests(
     site calls it, with 0 (just the trained node) or 1 to 5 newer movies."""
     rng = np.random.default_rng(seed)
     times = []
-    for r, digest in enumerate(predictor._keyed.index):
+    for r, digest in enumerate(predictor.trained_digests):
         node = predictor.trained_node(digest)
         fresh = [m for m in predictor.item_ids.tolist() if m not in node.movie_ids]
         count = int(rng.choice(newer_counts))

@@ -229,6 +229,11 @@ class NgcfPredictor:
                 path, "item_neighbours", self.neighbours
             )
 
+    @property
+    def trained_digests(self) -> list[str]:
+        """The key digests of the checkpoint's keyed users."""
+        return list(self._keyed.index)
+
     def trained_node(self, digest: str) -> TrainedNode | None:
         """The trained node of the keyed user with this key digest
         (pytorch_models.checkpoint.key_digest), or None."""
@@ -499,10 +504,12 @@ class _KeyedNodes:
         if keyed is None:  # before format 4, or no keyed user: all fold in
             empty = np.zeros(0, dtype=np.int64)
             return cls({}, np.zeros((0, 0), np.float32), empty, empty, None)
-        table = checkpoint.state_dict["user_embedding"]
+        e0 = checkpoint.state_dict["user_embedding"][keyed.user_rows]
+        e0 = e0.float().contiguous().numpy()
+        e0.setflags(write=False)  # shared by every request's fine-tuning
         return cls(
             index={d: k for k, d in enumerate(keyed.digests)},
-            e0=table[keyed.user_rows].float().contiguous().numpy(),
+            e0=e0,
             item_ptr=keyed.item_ptr.numpy(),
             items=keyed.items.numpy(),
             trained_until=keyed.trained_until,
