@@ -183,6 +183,7 @@ def recommendations_json(recs: recommendations.Recommendations) -> dict[str, Any
     return {
         "source": recs.source,
         "model_version": recs.model_version,
+        "served_from": recs.served_from,
         "message": recs.message,
         "used_ids": recs.used_ids,
         "unknown_ids": recs.unknown_ids,

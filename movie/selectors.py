@@ -183,6 +183,11 @@ def signals_for(*, user_key: str | None) -> VisitorSignals:
     return signals_from(_events(user_key))
 
 
+def events_for(*, user_key: str | None) -> list[Event]:
+    """The visitor's events, newest first (none without a key)."""
+    return _events(user_key)
+
+
 def ratings_for(*, user_key: str | None) -> dict[int, float]:
     """The visitor's current rating of each movie they rated (the newest one)."""
     return ratings_from(_events(user_key))

@@ -44,6 +44,13 @@ FALLBACKS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+VISITOR_NODES = Counter(
+    "pseudorec_ngcf_visitor_nodes_total",
+    "NGCF lists by how the visitor's node was made: fold-in, trained, "
+    "trained+finetuned, or changed (a trained event deleted since: folded in)",
+    ["path"],
+    registry=REGISTRY,
+)
 IMPRESSIONS = Counter(
     "pseudorec_impressions_total",
     "Lists of movies shown, by surface",

@@ -24,6 +24,16 @@ On disk the checkpoint is a plain dict of tensors, lists, numbers and strings:
                          embedding (the popular <-> niche dial's centring)
     user_mean_final      (D,) float32 (version 3 on): the mean final embedding of
                          the training users, a learned popularity direction
+    keyed_users          (version 4 on) None, or the users the caller named by a
+                         key, so that serving finds their trained nodes again:
+                           digests     list of m str, key_digest(key) of each
+                           user_rows   (m,) int64, each one's user index
+                           item_ptr    (m + 1,) int64 and items (nnz,) int64:
+                                       each one's training items (item indices),
+                                       items[item_ptr[k]:item_ptr[k + 1]]
+                           trained_until  int or None: the training saw every
+                                       interaction of these users up to this time
+                                       (the caller's clock)
     metrics              asdict(TrainMetrics)
 
 This module only writes and reads that dict; what goes into it is computed by
@@ -32,6 +42,7 @@ the serving precomputation (pytorch_models.ngcf.serving).
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -46,13 +57,16 @@ __all__ = [
     "FORMAT_VERSION",
     "Checkpoint",
     "CheckpointError",
+    "KeyedUsers",
+    "key_digest",
     "load_checkpoint",
 ]
 
 CHECKPOINT_FORMAT = "pseudorec-ngcf"
-FORMAT_VERSION = 3
-# version 1 lacks item_neighbour_embeddings, versions 1 and 2 the centring arrays
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+# version 1 lacks item_neighbour_embeddings, versions 1 and 2 the centring arrays,
+# versions 1 to 3 the keyed users
+READABLE_VERSIONS = (1, 2, 3, 4)
 # keys that files written by earlier code of a readable version carry in their
 # metrics and that TrainMetrics no longer has (the config is train_config)
 _RETIRED_METRIC_KEYS = ("config",)
@@ -60,6 +74,31 @@ _RETIRED_METRIC_KEYS = ("config",)
 
 class CheckpointError(ValueError):
     """A file that is not a usable NGCF checkpoint of a supported version."""
+
+
+def key_digest(key: str) -> str:
+    """The sha256 hex digest a checkpoint stores instead of a user's key.
+
+    Plain, not keyed: the keys this is made for are either random tokens with
+    enough entropy that nobody can find one from its digest, or account ids that
+    are no secret; a keyed digest would make every checkpoint depend on a secret
+    that must travel with it, and rotating that secret would silently lose every
+    user's node."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeyedUsers:
+    """Users the caller named by a key, and what serving needs of their nodes."""
+
+    digests: list[str]  # key_digest of each user's key
+    user_rows: torch.Tensor  # (m,) int64 user index of each
+    item_ptr: torch.Tensor  # (m + 1,) int64 offsets into ``items``
+    items: torch.Tensor  # (nnz,) int64 training item indices, user after user
+    trained_until: int | None = None  # every interaction up to this time was seen
+
+    def to_record(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -81,6 +120,7 @@ class Checkpoint:
     # (n_items,) and (D,), or None before version 3
     item_neighbour_scale: torch.Tensor | None = None
     user_mean_final: torch.Tensor | None = None
+    keyed_users: KeyedUsers | None = None  # None before version 4, or none named
     format_version: int = FORMAT_VERSION  # the version it was written with
 
     def save(self, path: str | Path) -> Path:
@@ -94,6 +134,9 @@ class Checkpoint:
             model_config=asdict(self.model_config),
             train_config=asdict(self.train_config),
             metrics=asdict(self.metrics),
+            keyed_users=None
+            if self.keyed_users is None
+            else self.keyed_users.to_record(),
         )
         torch.save(record, path)
         return path
@@ -141,7 +184,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             for k, v in data.pop("metrics").items()
             if k not in _RETIRED_METRIC_KEYS
         }
+        keyed = data.pop("keyed_users", None)
         return Checkpoint(
+            keyed_users=None if keyed is None else KeyedUsers(**keyed),
             model_config=NGCFConfig(**data.pop("model_config")),
             train_config=TrainConfig(**data.pop("train_config")),
             metrics=TrainMetrics(**metrics),

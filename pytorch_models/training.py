@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from pytorch_models.graph import (
     undirected_edge_ids,
 )
 from pytorch_models.ngcf.model import NGCF
-from pytorch_models.ngcf.serving import serving_checkpoint
+from pytorch_models.ngcf.serving import keyed_users_of, serving_checkpoint
 from pytorch_models.records import TrainConfig, TrainMetrics
 from pytorch_models.sampling import NegativeSampler
 
@@ -363,6 +363,9 @@ def train_ngcf(
     test: Interactions,
     config: TrainConfig | None = None,
     progress: Callable[[EpochReport], None] | None = None,
+    *,
+    user_keys: Mapping[int, str] | None = None,
+    trained_until: int | None = None,
 ) -> TrainResult:
     """Train NGCF on ``train``, early-stop on ``valid``, report ``test`` once.
 
@@ -381,6 +384,11 @@ def train_ngcf(
     Test is ranked once, with train and valid items masked; with no test (or
     valid) interactions its metrics are NaN.
 
+    ``user_keys`` (raw user id -> :func:`key_digest` of the caller's key for
+    that user) are recorded in the checkpoint with each one's training items, so
+    that serving finds those users' trained nodes; ``trained_until`` says up to
+    when their interactions were all in ``train``.
+
     Same inputs and ``config.seed`` give the same result (on the same thread count).
     The caller's global torch RNG state is left untouched.
     """
@@ -398,30 +406,20 @@ def train_ngcf(
     )
     with torch.random.fork_rng(devices=[]):
         fitted = _select_and_refit(data, config, progress, clock)
-    known = [torch.cat(p) for p in zip(data.train, data.valid, strict=True)]
-    test_eval = RankingEvaluator(
-        *known, *data.test, data.item_ids.size, user_batch=config.eval_user_batch
-    )
-    with torch.no_grad():
-        test_metrics = test_eval.evaluate(*fitted.model(fitted.graph.adjacency))
-    metrics = TrainMetrics(
-        **_quality_and_time(fitted, test_metrics, clock),
-        n_users=data.user_ids.size,
-        n_items=data.item_ids.size,
-        n_train=int(data.train[0].numel()),
-        n_graph_edges=int(fitted.graph.pairs[0].numel()),
-        n_valid_users=fitted.stopping.evaluator.n_users,
-        n_test_users=test_eval.n_users,
-    )
+    metrics = _test_metrics(data, fitted, config, clock)
     _log_result(metrics)
+    user_ids = torch.from_numpy(data.user_ids.astype(np.int64))
     checkpoint = serving_checkpoint(
         fitted.model,
         fitted.graph.adjacency,
-        user_ids=torch.from_numpy(data.user_ids.astype(np.int64)),
+        user_ids=user_ids,
         item_ids=torch.from_numpy(data.item_ids.astype(np.int64)),
         item_degree=torch.bincount(fitted.graph.pairs[1], minlength=data.item_ids.size),
         metrics=metrics,
         train_config=config,
+        keyed_users=keyed_users_of(
+            fitted.graph.adjacency, user_ids, user_keys or {}, trained_until
+        ),
     )
     return TrainResult(
         checkpoint=checkpoint,
@@ -429,6 +427,27 @@ def train_ngcf(
         history=fitted.history + fitted.refit_history,
         model=fitted.model,
         align_report=align_report,
+    )
+
+
+def _test_metrics(
+    data: _Encoded, fitted: _Fitted, config: TrainConfig, clock: _Clock
+) -> TrainMetrics:
+    """The result's metrics: test ranked once (train and valid items masked)."""
+    known = [torch.cat(p) for p in zip(data.train, data.valid, strict=True)]
+    test_eval = RankingEvaluator(
+        *known, *data.test, data.item_ids.size, user_batch=config.eval_user_batch
+    )
+    with torch.no_grad():
+        test_metrics = test_eval.evaluate(*fitted.model(fitted.graph.adjacency))
+    return TrainMetrics(
+        **_quality_and_time(fitted, test_metrics, clock),
+        n_users=data.user_ids.size,
+        n_items=data.item_ids.size,
+        n_train=int(data.train[0].numel()),
+        n_graph_edges=int(fitted.graph.pairs[0].numel()),
+        n_valid_users=fitted.stopping.evaluator.n_users,
+        n_test_users=test_eval.n_users,
     )
 
 

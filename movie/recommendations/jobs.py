@@ -25,13 +25,17 @@ from movie.clicklog import get_clicklog_store
 from movie.events import Event
 from movie.models import Interaction, ModelVersion
 from movie.recommendations import versions
+from movie.recommendations.config import served_finetune_config
+from movie.selectors import signals_from
 from pytorch_models import foldin, foldin_graded, training
+from pytorch_models.checkpoint import key_digest
 from pytorch_models.data import (
     DataError,
     Interactions,
     read_interactions,
     split_per_user,
 )
+from pytorch_models.ngcf.signals import GradedSignals
 from pytorch_models.records import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -96,6 +100,17 @@ class TrainingData:
     valid: Interactions
     test: Interactions
     snapshot: dict[str, Any] = field(default_factory=dict)  # what it was made of
+    # raw user id -> key_digest of the visitor key of each visitor node
+    user_keys: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VisitorNodes:
+    """The visitors who become user nodes, as training data."""
+
+    interactions: Interactions  # one positive per visitor and movie
+    bounds: dict[str, Any]  # the snapshot's counts and last event time
+    user_keys: dict[int, str]  # raw user id -> key_digest of the visitor key
 
 
 def split_fingerprint(part: Interactions) -> str:
@@ -105,22 +120,37 @@ def split_fingerprint(part: Interactions) -> str:
 
 
 def visitor_interactions(
-    events: Iterable[Event], *, min_events: int
-) -> tuple[Interactions, dict[str, Any]]:
-    """The visitors with at least `min_events` clicks and ratings as user nodes
-    (one positive per visitor and movie), and the snapshot's bounds."""
-    by_visitor: dict[str, dict[int, int]] = defaultdict(dict)
+    events: Iterable[Event],
+    *,
+    min_events: int,
+    signals: GradedSignals | None = None,
+) -> VisitorNodes:
+    """The visitors with at least `min_events` movies as user nodes, the
+    snapshot's bounds, and which visitor each node is (by the digest of its key:
+    keys are secrets). A node's positives are its movies that `signals` (the
+    served ones by default) count as liked now: not a low rating or "not
+    interested", the newest judgement of a movie replacing older ones as on the
+    site, so that a visitor served from their trained node is not served a
+    dislike learned as a like."""
+    signals = signals or served_finetune_config().signals
+    by_visitor: dict[str, list[Event]] = defaultdict(list)
     count, last_ts = 0, None
     for event in events:
         count += 1
         last_ts = event.ts if last_ts is None else max(last_ts, event.ts)
-        movies = by_visitor[event.user_key]
-        movies[event.movie_id] = max(movies.get(event.movie_id, 0), event.ts)
+        by_visitor[event.user_key].append(event)
     users, items, stamps = [], [], []
-    nodes = [k for k in sorted(by_visitor) if len(by_visitor[k]) >= min_events]
-    for index, key in enumerate(nodes):
-        for movie_id, ts in by_visitor[key].items():
-            users.append(VISITOR_USER_BASE + index)
+    keys: dict[int, str] = {}
+    for key in sorted(by_visitor):
+        if len({e.movie_id for e in by_visitor[key]}) < min_events:
+            continue
+        liked = _liked_movies(by_visitor[key], signals)
+        if not liked:
+            continue
+        user = VISITOR_USER_BASE + len(keys)
+        keys[user] = key_digest(key)
+        for movie_id, ts in liked.items():
+            users.append(user)
             items.append(movie_id)
             stamps.append(ts / 1000)
     interactions = Interactions(
@@ -131,12 +161,27 @@ def visitor_interactions(
     bounds = {
         "visitor_events": count,
         "visitors": len(by_visitor),
-        "visitor_users": len(nodes),
+        "visitor_users": len(keys),
         "visitor_interactions": len(users),
         "last_event_ts": last_ts,
         "min_visitor_events": min_events,
     }
-    return interactions, bounds
+    return VisitorNodes(interactions, bounds, keys)
+
+
+def _liked_movies(events: list[Event], signals: GradedSignals) -> dict[int, int]:
+    """The visitor's positive movies now, each with its newest event's ts."""
+    # newest first as the store's history reads them (ts, then event id)
+    events = sorted(events, key=lambda e: (e.ts, e.event_id.hex), reverse=True)
+    now = signals_from(events)
+    newest: dict[int, int] = {}
+    for event in events:
+        newest.setdefault(event.movie_id, event.ts)
+    return {
+        m: newest[m]
+        for m in now.positive_ids
+        if m not in now.ratings or signals.for_stars(now.ratings[m]) > 0
+    }
 
 
 def _concat(a: Interactions, b: Interactions) -> Interactions:
@@ -183,9 +228,10 @@ def _training_data(job: TrainJob, say: Callable[[str], None]) -> TrainingData:
     }
     train = split.train
     if job.include_clicklog:
-        visitors, bounds = visitor_interactions(
+        visitors = visitor_interactions(
             _clicklog_events(), min_events=job.min_visitor_events
         )
+        bounds = visitors.bounds
         say(
             f"click log: {bounds['visitor_events']} events of {bounds['visitors']} "
             f"visitors, {bounds['visitor_users']} with at least "
@@ -193,7 +239,13 @@ def _training_data(job: TrainJob, say: Callable[[str], None]) -> TrainingData:
         )
         snapshot.update(bounds, source="movielens+clicklog")
         snapshot["clicklog_backend"] = settings.CLICKLOG_BACKEND
-        train = _concat(train, visitors)
+        return TrainingData(
+            _concat(train, visitors.interactions),
+            split.valid,
+            split.test,
+            snapshot,
+            visitors.user_keys,
+        )
     return TrainingData(train, split.valid, split.test, snapshot)
 
 
@@ -227,7 +279,13 @@ def train_ngcf(
         config = replace(config, max_epochs=job.epochs)
     torch.set_num_threads(job.threads)
     result = training.train_ngcf(
-        data.train, data.valid, data.test, config, progress=progress
+        data.train,
+        data.valid,
+        data.test,
+        config,
+        progress=progress,
+        user_keys=data.user_keys,
+        trained_until=data.snapshot.get("last_event_ts"),
     )
     for line in result.align_report.messages():
         say(line)
@@ -307,8 +365,6 @@ def evaluate_foldin(
 
 def graded_foldin_config(seeds: tuple[int, ...]) -> foldin_graded.GradedFoldinConfig:
     """The graded protocol comparing today's predictor with the served one."""
-    from movie.recommendations.config import served_finetune_config
-
     return foldin_graded.GradedFoldinConfig(
         seeds=seeds,
         graded=served_finetune_config(),

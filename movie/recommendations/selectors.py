@@ -8,11 +8,13 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from movie import telemetry
+from movie.events import Event
 from movie.impressions import POPULAR_VERSION
 from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
@@ -20,12 +22,14 @@ from movie.recommendations.versions import champion_history
 from movie.selectors import (
     HistoryEntry,
     VisitorSignals,
+    events_for,
     history_for,
     movie_list_popular,
     movies_in_order,
     signals_for,
     signals_from,
 )
+from pytorch_models.checkpoint import key_digest
 from pytorch_models.ngcf.signals import recency_weights
 
 
@@ -48,6 +52,18 @@ class Recommendations:
     unknown_ids: list[int]  # history movie ids the model does not know
     not_interested_ids: list[int] = ()  # never shown to this visitor
     model_version: str = POPULAR_VERSION  # the model version that ranked them
+    # how the visitor's node was made: "fold-in", "trained" (their node in the
+    # served model), "trained+finetuned" (it, fine-tuned on newer events); ""
+    # for popular movies
+    served_from: str = ""
+
+
+@dataclass(frozen=True)
+class VisitorEvents:
+    """Who asks, with their whole history: what finds their trained node."""
+
+    user_key: str
+    events: list[Event]  # newest first
 
 
 @dataclass(frozen=True)
@@ -63,10 +79,13 @@ def recommendations_for_movies(
     ratings: dict[int, float] | None = None,
     not_interested: list[int] = (),
     centring: float | None = None,
+    visitor: VisitorEvents | None = None,
 ) -> Recommendations:
     """NGCF recommendations for a history of movie ids (most recent first, with
     the visitor's current ratings and "not interested" movies), or popular movies
-    with the reason when NGCF cannot answer. Not-interested movies never appear."""
+    with the reason when NGCF cannot answer. Not-interested movies never appear.
+    A ``visitor`` who is a user node of the served model starts from that node
+    (`_trained_node`); without one, or anyone else, is folded in."""
     ratings = ratings or {}
     hidden = list(not_interested)
     if not movie_ids and not hidden:
@@ -88,6 +107,7 @@ def recommendations_for_movies(
         return _popular(k, [*movie_ids, *hidden], ratings, message, reason="no model")
     recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
     with telemetry.MODEL_SECONDS.time():
+        trained, newer = _trained_node(state.predictor, visitor)
         result = state.predictor.recommend(
             movie_ids,
             k=k,
@@ -97,6 +117,8 @@ def recommendations_for_movies(
             negative_ids=hidden,
             weights=dict(zip(movie_ids, recency.tolist(), strict=True)),
             centring=centring,
+            trained=trained,
+            newer_ids=newer,
         )
     if not result or not result.positive_ids:
         message = _(
@@ -111,7 +133,33 @@ def recommendations_for_movies(
             unknown_ids=result.unknown_ids,
             reason="unknown history",
         )
+    telemetry.VISITOR_NODES.labels(path=result.served_from).inc()
     return _ngcf_items(result, ratings, hidden, state.version)
+
+
+def _trained_node(predictor, visitor: VisitorEvents | None) -> tuple[Any, list[int]]:
+    """The visitor's trained node in the served model, and their movies with
+    events its training did not see (newer than the snapshot, or late into the
+    store); (None, []) folds the visitor in. So does a trained movie of theirs
+    without an event up to the snapshot any more: they deleted it since, and a
+    deleted click must not keep steering their list, so their node is made
+    afresh from what they have now."""
+    if visitor is None:
+        return None, []
+    node = predictor.trained_node(key_digest(visitor.user_key))
+    if node is None:
+        return None, []
+    until = node.trained_until
+    seen = {e.movie_id for e in visitor.events if until is None or e.ts <= until}
+    if not node.movie_ids <= seen:
+        telemetry.VISITOR_NODES.labels(path="changed").inc()
+        return None, []
+    newer = (
+        e.movie_id
+        for e in visitor.events
+        if e.movie_id not in node.movie_ids or (until is not None and e.ts > until)
+    )
+    return node, list(dict.fromkeys(newer))
 
 
 def _ngcf_items(
@@ -140,6 +188,7 @@ def _ngcf_items(
         result.unknown_ids,
         hidden,
         version,
+        result.served_from,
     )
 
 
@@ -174,12 +223,21 @@ def recommendations_for(
     when the caller already read it) at the dial's ``centring`` (None: default)."""
     if history is None:
         history = history_for(user_key=user_key)
-    signals = signals_from([entry.event for entry in history])
-    return recommendations_for_signals(signals=signals, k=k, centring=centring)
+    events = [entry.event for entry in history]
+    return recommendations_for_signals(
+        signals=signals_from(events),
+        k=k,
+        centring=centring,
+        visitor=None if user_key is None else VisitorEvents(user_key, events),
+    )
 
 
 def recommendations_for_signals(
-    *, signals: VisitorSignals, k: int = 10, centring: float | None = None
+    *,
+    signals: VisitorSignals,
+    k: int = 10,
+    centring: float | None = None,
+    visitor: VisitorEvents | None = None,
 ) -> Recommendations:
     return recommendations_for_movies(
         movie_ids=signals.positive_ids,
@@ -187,6 +245,7 @@ def recommendations_for_signals(
         ratings=signals.ratings,
         not_interested=signals.not_interested,
         centring=centring,
+        visitor=visitor,
     )
 
 
@@ -194,10 +253,16 @@ def for_you_row(
     *, user_key: str | None, k: int = 6, centring: float | None = None
 ) -> Recommendations | None:
     """Six NGCF picks for the home page; None without history or without NGCF."""
-    signals = signals_for(user_key=user_key)
+    events = events_for(user_key=user_key)
+    signals = signals_from(events)
     if not signals.positive_ids:
         return None
-    recs = recommendations_for_signals(signals=signals, k=k, centring=centring)
+    recs = recommendations_for_signals(
+        signals=signals,
+        k=k,
+        centring=centring,
+        visitor=VisitorEvents(user_key, events),
+    )
     return recs if recs.source == "ngcf" else None
 
 

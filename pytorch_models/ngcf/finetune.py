@@ -62,11 +62,13 @@ def finetune_visitor(
     num_negatives: int,
     l2_weight: float,
     own_negative_weight: float = 1.0,
+    e0: np.ndarray | None = None,
+    links: np.ndarray | None = None,
 ) -> np.ndarray:
     """The visitor's final embedding f (D,) after ``epochs`` Adam steps.
 
-    e_0 starts at the weighted mean of E_0 over the positives and is fitted on
-    the weighted BPR loss
+    e_0 starts at the weighted mean of E_0 over the positives (or at ``e0``: a
+    trained user's own row) and is fitted on the weighted BPR loss
 
         L = sum_pairs c_p (-log sigmoid(<f, F_pos - F_neg>)) / sum_pairs c_p
             + lambda ||e_0||^2
@@ -76,14 +78,19 @@ def finetune_visitor(
     the visitor's own negatives o, c = own_negative_weight * w_j / mean w * |w_o|.
     F are the cached final item embeddings, every pretrained weight is frozen,
     and the gradient comes from the frozen model's hand-written backward pass.
+    The node is linked to the positives, or to ``links`` (a trained user's
+    training items and its new positives); no sampled negative is one of them.
+    Without positives in ``feedback`` nothing is fitted.
     """
     rows = feedback.rows
-    sides = model.sides(rows)
-    e0 = warm_start(model, feedback)
-    if epochs <= 0:
+    links = rows if links is None else links
+    sides = model.sides(links)
+    e0 = warm_start(model, feedback) if e0 is None else e0
+    if epochs <= 0 or not len(rows):
         return model.forward(e0, sides)[0]
     n = len(rows)
     seen = np.zeros(model.n_items, dtype=bool)
+    seen[links] = True
     seen[rows] = True
     seen[feedback.negative_rows] = True
     # every epoch's negatives drawn and gathered at once: (epochs, n * k, D)

@@ -1,15 +1,17 @@
-"""Per-request NGCF recommendations for a visitor who is not in the trained graph.
+"""Per-request NGCF recommendations for a visitor, fine-tuned inside the request.
 
 The checkpoint is loaded once; every request adds one user node to the frozen
 model (`frozen`), fine-tunes that node's E0 row for a few BPR epochs (`finetune`)
-and ranks the items with explanations (`ranking`). Nothing shared is written, so
-one predictor serves many threads.
+and ranks the items with explanations (`ranking`). A visitor who is a keyed user
+of the checkpoint starts from their trained node instead and is fine-tuned only
+on what they did after the training. Nothing shared is written, so one predictor
+serves many threads.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,21 @@ from pytorch_models.ngcf.signals import GradedSignals, signed_weights
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FinetuneConfig", "NgcfPredictor", "Recommendation", "RecommendationList"]
+__all__ = [
+    "FOLD_IN",
+    "TRAINED",
+    "TRAINED_FINETUNED",
+    "FinetuneConfig",
+    "NgcfPredictor",
+    "Recommendation",
+    "RecommendationList",
+    "TrainedNode",
+]
+
+# how a list's visitor node was made (RecommendationList.served_from)
+FOLD_IN = "fold-in"  # a new node, warm-started from the visitor's movies
+TRAINED = "trained"  # the visitor's trained node as it is
+TRAINED_FINETUNED = "trained+finetuned"  # it, fine-tuned on the newer events
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,16 @@ class Recommendation:
     because: tuple[int, ...]  # the visitor's positive movie ids nearest to it
 
 
+@dataclass(frozen=True)
+class TrainedNode:
+    """A keyed user's node in the served model: where serving them starts."""
+
+    e0: np.ndarray  # (d,) the trained E0 row
+    rows: np.ndarray  # (n,) int64 the item rows it was trained on
+    movie_ids: frozenset[int]  # their raw ids
+    trained_until: int | None  # the training saw their events up to this time
+
+
 class RecommendationList(list):
     """The recommendations, best first, plus what was done with the input ids."""
 
@@ -101,8 +127,10 @@ class RecommendationList(list):
         unknown_ids: Sequence[int] = (),
         positive_ids: Sequence[int] = (),
         negative_ids: Sequence[int] = (),
+        served_from: str = FOLD_IN,
     ) -> None:
         super().__init__(items)
+        self.served_from = served_from  # FOLD_IN, TRAINED or TRAINED_FINETUNED
         self.used_ids = list(used_ids)  # input ids the model knows, each once
         self.unknown_ids = list(unknown_ids)  # input ids the model does not know
         self.positive_ids = list(positive_ids)  # used ids that counted as liked
@@ -157,6 +185,7 @@ class NgcfPredictor:
         )
         self.item_norms = np.linalg.norm(self.model.item_final, axis=1)  # similar()
         self.candidates = candidates  # None: rank every item exactly
+        self._keyed = _KeyedNodes.of(checkpoint)
 
     @property
     def n_items(self) -> int:
@@ -199,6 +228,25 @@ class NgcfPredictor:
             self.neighbours = shared_array_beside(
                 path, "item_neighbours", self.neighbours
             )
+
+    @property
+    def trained_digests(self) -> list[str]:
+        """The key digests of the checkpoint's keyed users."""
+        return list(self._keyed.index)
+
+    def trained_node(self, digest: str) -> TrainedNode | None:
+        """The trained node of the keyed user with this key digest
+        (pytorch_models.checkpoint.key_digest), or None."""
+        k = self._keyed.index.get(digest)
+        if k is None:
+            return None
+        rows = self._keyed.items[self._keyed.item_ptr[k] : self._keyed.item_ptr[k + 1]]
+        return TrainedNode(
+            e0=self._keyed.e0[k],
+            rows=rows,
+            movie_ids=frozenset(self.item_ids[rows].tolist()),
+            trained_until=self._keyed.trained_until,
+        )
 
     def _split_known(self, movie_ids: Iterable[int]) -> tuple[list[int], list[int]]:
         known: dict[int, None] = {}
@@ -248,19 +296,24 @@ class NgcfPredictor:
         epochs: int,
         rng: np.random.Generator,
         centring: float | None = None,
+        start: _NodeStart | None = None,
     ) -> np.ndarray:
         """What items are scored against: the fine-tuned node's final embedding
-        plus the weighted neighbour term g = sum_j a_j (G_j - c s_j mu)."""
+        plus the weighted neighbour term g = sum_j a_j (G_j - c s_j mu) over the
+        visitor's positives. ``start``: a trained node, fine-tuned on its own
+        feedback (the newer events) instead of ``feedback``."""
         cfg = self.config
         f = finetune_visitor(
             self.model,
-            feedback,
+            feedback if start is None else start.feedback,
             epochs,
             rng,
             learning_rate=cfg.learning_rate,
             num_negatives=cfg.num_negatives,
             l2_weight=cfg.l2_weight,
             own_negative_weight=cfg.own_negative_weight,
+            e0=None if start is None else start.e0,
+            links=None if start is None else start.links,
         )
         if self.neighbours is None:
             return f
@@ -317,6 +370,8 @@ class NgcfPredictor:
         negative_ids: Iterable[int] = (),
         weights: Mapping[int, float] | None = None,
         centring: float | None = None,
+        trained: TrainedNode | None = None,
+        newer_ids: Collection[int] = (),
     ) -> RecommendationList:
         """The k best movies for a visitor, best first.
 
@@ -326,6 +381,9 @@ class NgcfPredictor:
         niche dial (None: the config's). Every movie of the visitor is excluded;
         ids the model does not know are skipped and listed in ``.unknown_ids``.
         Called with ``movie_ids`` alone it treats every movie as a click.
+        With ``trained`` (the visitor's :meth:`trained_node`) the visitor's node
+        is that one, fine-tuned only on ``newer_ids`` (their movies with events
+        the training did not see); its training movies are excluded too.
         Deterministic for a given seed.
         """
         negative_ids = list(negative_ids)
@@ -334,16 +392,22 @@ class NgcfPredictor:
             logger.info("skipped %d movie ids the model does not know", len(unknown))
         if not known or k <= 0:
             return RecommendationList(used_ids=known, unknown_ids=unknown)
-        feedback, positive, negative = self.feedback(
-            known, ratings=ratings, negative_ids=negative_ids, weights=weights
-        )
+        signals = {"ratings": ratings, "negative_ids": negative_ids, "weights": weights}
+        feedback, positive, negative = self.feedback(known, **signals)
         exclude = self._rows(known)
+        served_from = FOLD_IN
         if not positive:
             top, scores = top_k(self._popularity_without(exclude), k)
             reasons = np.zeros((len(top), 0), dtype=np.int64)
         else:
             rng = np.random.default_rng(seed)
-            f = self.visitor_vector(feedback, epochs, rng, centring)
+            start = None
+            if trained is not None:
+                start = self._node_start(trained, newer_ids, signals)
+                exclude = np.union1d(exclude, trained.rows)
+                fitted = epochs > 0 and len(start.feedback.rows)
+                served_from = TRAINED_FINETUNED if fitted else TRAINED
+            f = self.visitor_vector(feedback, epochs, rng, centring, start)
             top, scores = self._rank(f, exclude, k)
             count = min(self.config.because_count, len(positive))
             reasons = explain(self.model.item_final, top, feedback.rows, count)
@@ -362,7 +426,20 @@ class NgcfPredictor:
             unknown_ids=unknown,
             positive_ids=positive,
             negative_ids=negative,
+            served_from=served_from,
         )
+
+    def _node_start(
+        self, trained: TrainedNode, newer_ids: Collection[int], signals: dict
+    ) -> _NodeStart:
+        """The trained node, linked to its training items and the newer
+        positives, with the newer movies' feedback to fine-tune on."""
+        newer, _unknown = self._split_known(newer_ids)
+        feedback, _positive, _negative = self.feedback(newer, **signals)
+        links = np.concatenate(
+            [trained.rows, np.setdiff1d(feedback.rows, trained.rows)]
+        )
+        return _NodeStart(trained.e0, links, feedback)
 
     def _rank(
         self, f: np.ndarray, exclude: np.ndarray, k: int
@@ -400,3 +477,40 @@ class NgcfPredictor:
 
 def _numpy_or_none(tensor) -> np.ndarray | None:
     return None if tensor is None else tensor.float().numpy()
+
+
+@dataclass(frozen=True)
+class _NodeStart:
+    """Where a trained visitor's fine-tuning starts."""
+
+    e0: np.ndarray  # (d,) the trained E0 row
+    links: np.ndarray  # (n,) item rows the node is linked to
+    feedback: VisitorFeedback  # the newer events only
+
+
+@dataclass(frozen=True)
+class _KeyedNodes:
+    """The checkpoint's keyed users, as serving looks them up."""
+
+    index: dict[str, int]  # key digest -> position
+    e0: np.ndarray  # (m, d) their trained E0 rows (only theirs are kept)
+    item_ptr: np.ndarray  # (m + 1,) int64
+    items: np.ndarray  # (nnz,) int64 item rows
+    trained_until: int | None
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint) -> _KeyedNodes:
+        keyed = checkpoint.keyed_users
+        if keyed is None:  # before format 4, or no keyed user: all fold in
+            empty = np.zeros(0, dtype=np.int64)
+            return cls({}, np.zeros((0, 0), np.float32), empty, empty, None)
+        e0 = checkpoint.state_dict["user_embedding"][keyed.user_rows]
+        e0 = e0.float().contiguous().numpy()
+        e0.setflags(write=False)  # shared by every request's fine-tuning
+        return cls(
+            index={d: k for k, d in enumerate(keyed.digests)},
+            e0=e0,
+            item_ptr=keyed.item_ptr.numpy(),
+            items=keyed.items.numpy(),
+            trained_until=keyed.trained_until,
+        )

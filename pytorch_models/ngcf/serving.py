@@ -3,13 +3,20 @@ the items' layer embeddings on the training graph and their neighbour embeddings
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
-from pytorch_models.checkpoint import Checkpoint
+from pytorch_models.checkpoint import Checkpoint, KeyedUsers
 from pytorch_models.ngcf.model import NGCF
 from pytorch_models.records import TrainConfig, TrainMetrics
 
-__all__ = ["neighbour_embeddings", "neighbour_scale", "serving_checkpoint"]
+__all__ = [
+    "keyed_users_of",
+    "neighbour_embeddings",
+    "neighbour_scale",
+    "serving_checkpoint",
+]
 
 
 def _user_edges(
@@ -61,6 +68,37 @@ def neighbour_scale(adjacency: torch.Tensor, n_users: int) -> torch.Tensor:
     return (total / item_degree).float()
 
 
+def keyed_users_of(
+    adjacency: torch.Tensor,
+    user_ids: torch.Tensor,
+    digests: Mapping[int, str],
+    trained_until: int | None = None,
+) -> KeyedUsers | None:
+    """The users of ``digests`` (raw user id -> key digest) that are in the
+    graph, with their training items read off the (N, N) CSR graph (users
+    first); None when there are none."""
+    raw = {int(r): u for u, r in enumerate(user_ids.tolist())}
+    named = sorted((raw[r], d) for r, d in digests.items() if r in raw)
+    if not named:
+        return None
+    crow, cols = adjacency.crow_indices(), adjacency.col_indices()
+    n_users = user_ids.numel()
+    rows = torch.tensor([u for u, _ in named], dtype=torch.int64)
+    starts, ends = crow[rows], crow[rows + 1]
+    items = torch.cat(
+        [cols[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    )
+    item_ptr = torch.zeros(len(named) + 1, dtype=torch.int64)
+    item_ptr[1:] = torch.cumsum(ends - starts, 0)
+    return KeyedUsers(
+        digests=[d for _, d in named],
+        user_rows=rows,
+        item_ptr=item_ptr,
+        items=(items - n_users).to(torch.int64),
+        trained_until=trained_until,
+    )
+
+
 @torch.no_grad()
 def serving_checkpoint(
     model: NGCF,
@@ -71,6 +109,7 @@ def serving_checkpoint(
     item_degree: torch.Tensor,
     metrics: TrainMetrics,
     train_config: TrainConfig,
+    keyed_users: KeyedUsers | None = None,
 ) -> Checkpoint:
     """The checkpoint of ``model`` on ``adjacency``, its training graph, with the
     item layer embeddings of an eval-mode propagation (dropout off)."""
@@ -99,4 +138,5 @@ def serving_checkpoint(
         ),
         item_neighbour_scale=neighbour_scale(adjacency, model.n_users),
         user_mean_final=user_final.mean(dim=0).float().contiguous(),
+        keyed_users=keyed_users,
     )

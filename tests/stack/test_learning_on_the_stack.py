@@ -42,3 +42,12 @@ def test_the_stack_carries_impressions_and_trains_on_its_clicks(
     version = ModelVersion.objects.get()
     assert version.data_snapshot["clicklog_backend"] == "dynamodb"
     assert version.data_snapshot["visitor_users"] == 4
+    # the file just trained is served (no champion yet): the visitors are its
+    # user nodes, their histories read back from DynamoDB
+    answer = client.get("/api/recommendations").json()
+    assert answer["served_from"] == "trained"
+    client.post("/movie/10/click/")
+    assert consume_until_idle(kafka_config, store).failed == 0
+    answer = client.get("/api/recommendations").json()
+    assert answer["served_from"] == "trained+finetuned"
+    assert 10 not in {r["movie_id"] for r in answer["recommendations"]}
