@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pytorch_models.allocator import reuse_freed_memory
 from pytorch_models.bpr import bpr_loss, pair_scores
 from pytorch_models.checkpoint import Checkpoint
 from pytorch_models.data import AlignReport, Interactions, align_to_train
@@ -396,14 +397,15 @@ def train_ngcf(
         data.valid[0].numel(),
         data.test[0].numel(),
     )
-    with torch.random.fork_rng(devices=[]):
-        fitted = _select_and_refit(data, config, progress, clock)
-    known = [torch.cat(p) for p in zip(data.train, data.valid, strict=True)]
-    test_eval = RankingEvaluator(
-        *known, *data.test, data.item_ids.size, user_batch=config.eval_user_batch
-    )
-    with torch.no_grad():
-        test_metrics = test_eval.evaluate(*fitted.model(fitted.graph.adjacency))
+    with reuse_freed_memory():
+        with torch.random.fork_rng(devices=[]):
+            fitted = _select_and_refit(data, config, progress, clock)
+        known = [torch.cat(p) for p in zip(data.train, data.valid, strict=True)]
+        test_eval = RankingEvaluator(
+            *known, *data.test, data.item_ids.size, user_batch=config.eval_user_batch
+        )
+        with torch.no_grad():
+            test_metrics = test_eval.evaluate(*fitted.model(fitted.graph.adjacency))
     metrics = TrainMetrics(
         **_quality_and_time(fitted, test_metrics, clock),
         n_users=data.user_ids.size,
