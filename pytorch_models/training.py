@@ -383,7 +383,8 @@ def train_ngcf(
     valid) interactions its metrics are NaN.
 
     Same inputs and ``config.seed`` give the same result (on the same thread count).
-    The caller's global torch RNG state is left untouched.
+    The caller's global torch RNG state is left untouched. While it runs, freed
+    tensor memory stays in the process (:func:`reuse_freed_memory`).
     """
     config = config or TrainConfig()
     clock = _Clock()
