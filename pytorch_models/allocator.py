@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
+import threading
 from collections.abc import Iterator
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,11 @@ _M_MMAP_MAX = -4
 _DEFAULT_TRIM_THRESHOLD = 128 * 1024
 _DEFAULT_MMAP_MAX = 65536
 _INT_MAX = 2**31 - 1  # mallopt takes an int
+
+# the setting is process-wide: the first of overlapping (nested, or in other
+# threads) uses sets it, the last one out restores the defaults
+_lock = threading.Lock()
+_users = 0
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -46,19 +52,27 @@ def reuse_freed_memory() -> Iterator[None]:
     ``mmap`` is off (``M_MMAP_MAX = 0``) and the heap keeps up to 2 GiB of free
     top (``M_TRIM_THRESHOLD``), so the next step reuses the same pages. On exit
     glibc's defaults come back and ``malloc_trim`` returns the free pages to the
-    system. The setting is process-wide: another thread allocating meanwhile
-    gets the same treatment. Elsewhere than glibc it does nothing.
+    system, once the last of overlapping uses (nested, or other threads'
+    trainings) has ended. The setting is process-wide: another thread allocating
+    meanwhile gets the same treatment. Elsewhere than glibc it does nothing.
     """
+    global _users
     libc = _glibc()
     if libc is None:
         yield
         return
-    libc.mallopt(_M_MMAP_MAX, 0)
-    libc.mallopt(_M_TRIM_THRESHOLD, _INT_MAX)
+    with _lock:
+        _users += 1
+        if _users == 1:
+            libc.mallopt(_M_MMAP_MAX, 0)
+            libc.mallopt(_M_TRIM_THRESHOLD, _INT_MAX)
     try:
         yield
     finally:
-        libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-        libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
-        libc.malloc_trim(0)
-        logger.debug("malloc defaults restored, free heap pages returned")
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+                libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+                libc.malloc_trim(0)
+                logger.debug("malloc defaults restored, free heap pages returned")

@@ -31,3 +31,12 @@ def test_freed_tensor_memory_is_reused_inside_only():
     assert before > 10_000
     assert inside < 1_000
     assert after > 10_000  # glibc's defaults are back
+
+
+def test_nested_use_keeps_the_setting_until_the_outer_one_ends():
+    with reuse_freed_memory():
+        with reuse_freed_memory():
+            pass
+        still_inside = _faults_of_second_allocation()
+    assert still_inside < 1_000
+    assert _faults_of_second_allocation() > 10_000
