@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from pytorch_models.graph import sparse_dense_mm
+
 __all__ = ["bpr_loss", "bpr_loss_reference", "pair_scores"]
 
 
@@ -90,10 +92,12 @@ class _SparseBPR(torch.autograd.Function):
                 _one_table_gradient(rows, cols, coef, by_item, user_table)
             )
             return loss
-        grad_user = _pattern(rows, cols, coef, (n_users, n_items)) @ item_table.detach()
-        grad_item = (
-            _pattern(cols[by_item], rows[by_item], coef[by_item], (n_items, n_users))
-            @ user_table.detach()
+        grad_user = sparse_dense_mm(
+            _pattern(rows, cols, coef, (n_users, n_items)), item_table.detach()
+        )
+        grad_item = sparse_dense_mm(
+            _pattern(cols[by_item], rows[by_item], coef[by_item], (n_items, n_users)),
+            user_table.detach(),
         )
         ctx.save_for_backward(grad_user, grad_item)
         return loss
@@ -134,7 +138,9 @@ def _one_table_gradient(
             both_coef[order],
         )
     n = table.shape[0]
-    return _pattern(both_rows, both_cols, both_coef, (n, n)) @ table.detach()
+    return sparse_dense_mm(
+        _pattern(both_rows, both_cols, both_coef, (n, n)), table.detach()
+    )
 
 
 def bpr_loss(

@@ -9,6 +9,7 @@ import torch
 __all__ = [
     "build_normalized_adjacency",
     "edge_dropout",
+    "sparse_dense_mm",
     "symmetric_spmm",
     "undirected_edge_ids",
 ]
@@ -96,6 +97,18 @@ def edge_dropout(
     )
 
 
+def sparse_dense_mm(sparse: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``sparse @ dense`` for a CSR ``sparse``, written straight into a new tensor.
+
+    ``sparse @ dense`` on CPU fills a zero matrix, copies it into the result
+    and only then runs MKL's product with beta = 1; ``addmm`` with beta = 0 into
+    an uninitialised ``out`` (which beta = 0 ignores, NaN included) skips both
+    passes over the (rows, width) result, about 15% of each product.
+    """
+    out = dense.new_empty(sparse.shape[0], dense.shape[1])
+    return torch.addmm(out, sparse, dense, beta=0, out=out)
+
+
 class _SymmetricSparseMatmul(torch.autograd.Function):
     """``A @ X`` for a symmetric sparse ``A``, whose backward is ``A @ grad``.
 
@@ -107,11 +120,11 @@ class _SymmetricSparseMatmul(torch.autograd.Function):
     @staticmethod
     def forward(ctx, adjacency: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         ctx.adjacency = adjacency
-        return adjacency @ x
+        return sparse_dense_mm(adjacency, x)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
-        return None, ctx.adjacency @ grad
+        return None, sparse_dense_mm(ctx.adjacency, grad)
 
 
 def symmetric_spmm(adjacency: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

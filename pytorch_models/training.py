@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pytorch_models.allocator import reuse_freed_memory
 from pytorch_models.bpr import bpr_loss, pair_scores
 from pytorch_models.checkpoint import Checkpoint
 from pytorch_models.data import AlignReport, Interactions, align_to_train
@@ -390,7 +391,8 @@ def train_ngcf(
     when their interactions were all in ``train``.
 
     Same inputs and ``config.seed`` give the same result (on the same thread count).
-    The caller's global torch RNG state is left untouched.
+    The caller's global torch RNG state is left untouched. While it runs, freed
+    tensor memory stays in the process (:func:`reuse_freed_memory`).
     """
     config = config or TrainConfig()
     clock = _Clock()
@@ -404,9 +406,10 @@ def train_ngcf(
         data.valid[0].numel(),
         data.test[0].numel(),
     )
-    with torch.random.fork_rng(devices=[]):
-        fitted = _select_and_refit(data, config, progress, clock)
-    metrics = _test_metrics(data, fitted, config, clock)
+    with reuse_freed_memory():
+        with torch.random.fork_rng(devices=[]):
+            fitted = _select_and_refit(data, config, progress, clock)
+        metrics = _test_metrics(data, fitted, config, clock)
     _log_result(metrics)
     user_ids = torch.from_numpy(data.user_ids.astype(np.int64))
     checkpoint = serving_checkpoint(
