@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -42,12 +43,12 @@ class HistoryEntry:
         return EFFECT_WORDS[self.effect]()
 
 
-def movie_list_popular(*, user_key: str | None = None) -> QuerySet[Movie]:
+def movie_list_popular(*, not_interested: Sequence[int] = ()) -> QuerySet[Movie]:
     """Movies, most interacted-with first, without those the visitor marked not
-    interested."""
+    interested (`VisitorSignals.not_interested`)."""
     movies = Movie.objects.order_by("-popularity", "id").prefetch_related("genres")
-    if user_key is not None:
-        movies = movies.exclude(pk__in=signals_for(user_key=user_key).not_interested)
+    if not_interested:
+        movies = movies.exclude(pk__in=not_interested)
     return movies
 
 
@@ -92,7 +93,13 @@ def history_for(
     *, user_key: str | None, limit: int | None = None
 ) -> list[HistoryEntry]:
     """The visitor's events, newest first, with their movies."""
-    events = _events(user_key, limit=limit)
+    return history_entries(_events(user_key, limit=limit))
+
+
+def history_entries(events: list[Event]) -> list[HistoryEntry]:
+    """Events given newest first, with their movies and what each does now (judged
+    among `events` alone: a limited history is judged as the store's first
+    `limit` events)."""
     movies = Movie.objects.in_bulk({e.movie_id for e in events})
     # supersession depends only on newer events, all of which are in `events`
     signals = signals_from(events)
@@ -102,8 +109,28 @@ def history_for(
     ]
 
 
-def history_sidebar(*, user_key: str | None) -> list[HistoryEntry]:
-    return history_for(user_key=user_key, limit=settings.HISTORY_SIDEBAR_LENGTH)
+class VisitorHistory:
+    """One read of the visitor's click log for everything a page shows: the
+    grid marks, the signals, the sidebar and the recommendations' input."""
+
+    def __init__(self, *, user_key: str | None) -> None:
+        self.user_key = user_key
+        self.events = _events(user_key)  # newest first
+
+    @functools.cached_property
+    def signals(self) -> VisitorSignals:
+        return signals_from(self.events)
+
+    @functools.cached_property
+    def marks(self) -> dict[int, MovieMark]:
+        return marks_from(self.events)
+
+    def entries(self, limit: int | None = None) -> list[HistoryEntry]:
+        """What `history_for(limit=limit)` answers, from the events already read."""
+        return history_entries(self.events if limit is None else self.events[:limit])
+
+    def sidebar(self) -> list[HistoryEntry]:
+        return self.entries(limit=settings.HISTORY_SIDEBAR_LENGTH)
 
 
 def history_event(*, user_key: str | None, event_id: uuid.UUID) -> Event | None:

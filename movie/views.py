@@ -11,6 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import InvalidPage, Paginator
+from django.db.models import prefetch_related_objects
 from django.http import (
     FileResponse,
     Http404,
@@ -74,8 +75,19 @@ def _movie_list(
         page.object_list = selectors.movies_in_order(movie_ids=list(page.object_list))
     if surface is not None:
         record_shown(request, surface, POPULAR_VERSION, [m.pk for m in page])
-    context.update(page=page, heading=heading, marks=_marks(request))
+    context.update(page=page, heading=heading, marks=visitor_history(request).marks)
     return render(request, template, context)
+
+
+def visitor_history(request: HttpRequest) -> selectors.VisitorHistory:
+    """The visitor's click log, read once per request: the view, its grids and
+    the sidebar (movie.context_processors) share it. Pages only read; a write is
+    a POST that redirects, so no page shows a history older than its request."""
+    history = getattr(request, "_visitor_history", None)
+    if history is None:
+        history = selectors.VisitorHistory(user_key=visitor_key(request))
+        request._visitor_history = history
+    return history
 
 
 def record_shown(
@@ -94,14 +106,14 @@ def record_shown(
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Popular movies; a visitor with history also gets a "For you" row."""
-    key = visitor_key(request)
+    signals = visitor_history(request).signals
     return _movie_list(
         request,
         "movie/home.html",
-        selectors.movie_list_popular(user_key=key),
+        selectors.movie_list_popular(not_interested=signals.not_interested),
         _("Popular movies"),
         surface="popular",
-        for_you=_for_you(request, key),
+        for_you=_for_you(request, signals),
     )
 
 
@@ -135,11 +147,13 @@ def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
-    key = visitor_key(request)
-    rating = selectors.rating_for(user_key=key, movie_id=movie.pk)
+    history = visitor_history(request)
+    rating = history.signals.ratings.get(movie.pk)
     # Unrated: the form starts on its empty choice, not on a made-up rating.
     form = RatingForm(initial={"rating": str(rating) if rating else ""})
-    similar = recommendations.similar_movies(movie_id=movie.pk, user_key=key)
+    similar = recommendations.similar_movies(
+        movie_id=movie.pk, not_interested=history.signals.not_interested
+    )
     record_shown(
         request, "similar", similar.model_version, [m.pk for m in similar.movies]
     )
@@ -147,33 +161,36 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     return render(
         request,
         "movie/detail.html",
-        {**context, "similar": similar.movies, "marks": _marks(request)},
+        {**context, "similar": similar.movies, "marks": history.marks},
     )
 
 
 @require_safe
 def ngcf(request: HttpRequest) -> HttpResponse:
     """Ten NGCF recommendations, fine-tuned for this visitor inside the request."""
-    key = visitor_key(request)
-    watched = selectors.history_for(user_key=key)
+    history = visitor_history(request)
     centring = _centring(request)
-    recs = recommendations.recommendations_for(
-        user_key=key, k=10, history=watched, centring=centring
+    recs = recommendations.recommendations_for_signals(
+        signals=history.signals, k=10, centring=centring
     )
     record_shown(request, "ngcf", recs.model_version, [i.movie.pk for i in recs.items])
     dial = DialForm(initial={"centring": DialForm.nearest(centring)})
     return render(
-        request, "movie/ngcf.html", {"recs": recs, "watched": watched, "dial": dial}
+        request,
+        "movie/ngcf.html",
+        {"recs": recs, "watched": history.entries(), "dial": dial},
     )
 
 
-def _for_you(request: HttpRequest, key: str | None) -> list:
+def _for_you(request: HttpRequest, signals: selectors.VisitorSignals) -> list:
     """The home page's "For you" row, recorded as an impression of "for-you"."""
-    recs = recommendations.for_you_row(user_key=key, centring=_centring(request))
+    recs = recommendations.for_you_row(signals=signals, centring=_centring(request))
     if recs is not None:
         record_shown(
             request, "for-you", recs.model_version, [i.movie.pk for i in recs.items]
         )
+        # its cards show genres: one query for all of them
+        prefetch_related_objects([item.movie for item in recs.items], "genres")
         return recs.items
     return []
 
@@ -363,10 +380,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return JsonResponse({"error": message, "reason": reason}, status=403)
     message = _("The form's security check failed (CSRF).")
     return render(request, "403_csrf.html", {"message": message}, status=403)
-
-
-def _marks(request: HttpRequest) -> dict:
-    return selectors.marks_for(user_key=visitor_key(request))
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,6 @@ from movie.selectors import (
     history_for,
     movie_list_popular,
     movies_in_order,
-    signals_for,
     signals_from,
 )
 from pytorch_models.ngcf.signals import recency_weights
@@ -191,10 +191,9 @@ def recommendations_for_signals(
 
 
 def for_you_row(
-    *, user_key: str | None, k: int = 6, centring: float | None = None
+    *, signals: VisitorSignals, k: int = 6, centring: float | None = None
 ) -> Recommendations | None:
     """Six NGCF picks for the home page; None without history or without NGCF."""
-    signals = signals_for(user_key=user_key)
     if not signals.positive_ids:
         return None
     recs = recommendations_for_signals(signals=signals, k=k, centring=centring)
@@ -202,14 +201,14 @@ def for_you_row(
 
 
 def similar_movies(
-    *, movie_id: int, k: int = 8, user_key: str | None = None
+    *, movie_id: int, k: int = 8, not_interested: Sequence[int] = ()
 ) -> SimilarMovies:
     """Movies nearest to this one in the NGCF item embeddings (none without model),
     without those the visitor marked not interested."""
     state = get_predictor()
     if state.predictor is None:
         return SimilarMovies([], "")
-    hidden = set(signals_for(user_key=user_key).not_interested)
+    hidden = set(not_interested)
     ids = [
         m
         for m, _score in state.predictor.similar(movie_id, k + len(hidden))
