@@ -1,7 +1,7 @@
 """The whole NGCF page over HTTP: gunicorn on 127.0.0.1, p50 / p95 per request with
-1 and 4 concurrent clients, and resident memory per worker with the model loaded.
+1, 4 and 8 concurrent clients, and resident memory per worker with the model loaded.
 
-    python -m benchmarks.ngcf_http --workers 2 --requests 200
+    python -m benchmarks.ngcf_http --workers 2 --threads 1 --requests 200
 
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
@@ -80,20 +80,26 @@ def run_clients(visitors: list[Visitor], requests: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="per worker")
     parser.add_argument("--requests", type=int, default=200, help="per client")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
     args = parser.parse_args()
-    with gunicorn(workers=args.workers, threads=1) as (server, base):
-        visitors = [Visitor(base) for _ in range(4)]
+    with gunicorn(workers=args.workers, threads=args.threads) as (server, base):
+        visitors = [Visitor(base) for _ in range(max(args.clients))]
+        clicks = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
         for n, visitor in enumerate(visitors):
             visitor.get("/")
-            for movie_id in (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)[n:]:
+            for movie_id in clicks[n % 4 :]:
                 visitor.click(movie_id)
         for _ in range(3 * args.workers):  # every worker loads the model
             run_clients(visitors, 1)
-        print(f"gunicorn: {args.workers} workers x 1 thread, torch/BLAS 1 thread each")
+        print(
+            f"gunicorn: {args.workers} workers x {args.threads} threads, "
+            "torch/BLAS 1 thread each"
+        )
         print("| clients | requests | p50 ms | p95 ms | mean ms | pages/s |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-        for clients in (1, 4):
+        for clients in args.clients:
             t0 = time.perf_counter()
             times = run_clients(visitors[:clients], args.requests)
             wall = time.perf_counter() - t0

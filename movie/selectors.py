@@ -26,14 +26,18 @@ class HistoryEntry:
     # disliked, not interested, or superseded by a newer judgement of the movie
     effect: str = ""
 
+    @functools.cached_property
+    def _label(self) -> tuple[str, str]:
+        return history_label(self.event)
+
     @property
     def css(self) -> str:
-        return history_label(self.event)[0]
+        return self._label[0]
 
     @property
     def label(self) -> str:
         """What the entry was: "clicked", "rated 4.5"."""
-        return history_label(self.event)[1]
+        return self._label[1]
 
     @property
     def effect_words(self) -> str:
