@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from django.conf import settings
@@ -22,20 +21,17 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from movie import api, dashboard, selectors, services, telemetry
+from movie import api, dashboard, poster_cache, selectors, services, telemetry
 from movie.forms import RATING_ERROR, DialForm, RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.impressions import POPULAR_VERSION
 from movie.models import Genre, Movie
-from movie.posters import poster_svg
 from movie.recommendations import selectors as recommendations
 
-POSTER_MAX_AGE = 7 * 24 * 3600
 # The sidebar forms carry the page's path and query back only up to this length.
 MAX_NEXT_LENGTH = 500
 DIAL_SESSION_KEY = "ngcf_centring"
@@ -234,34 +230,16 @@ def ngcf_curve(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _poster_language(request: HttpRequest) -> str:
-    """`?lang=` of a poster URL (pages add the page's language), so a cached
-    poster is never one of another language; anything else is the default."""
-    wanted = request.GET.get("lang", "")
-    known = {code for code, _name in settings.LANGUAGES}
-    return wanted if wanted in known else settings.LANGUAGE_CODE
-
-
 @require_safe
 def poster(request: HttpRequest, movie_id: int) -> HttpResponse:
+    """A movie's poster. poster_cache.PosterMiddleware answers the movies its
+    table knows before this view; this one reads the database."""
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
-    genres = movie.genres_specific_first
-    with translation.override(_poster_language(request)):
-        svg = poster_svg(
-            movie_id=movie.pk,
-            title=movie.natural_title,
-            year=movie.year,
-            genres=[g.name for g in genres],
-            genre_labels=[g.label for g in genres],
-        )
-    etag = '"' + hashlib.sha256(svg.encode()).hexdigest()[:32] + '"'
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(svg, content_type="image/svg+xml")
-    response["ETag"] = etag
-    response["Cache-Control"] = f"public, max-age={POSTER_MAX_AGE}"
-    return response
+    inputs = poster_cache.poster_inputs(movie)
+    language = poster_cache.poster_language(request)
+    return poster_cache.poster_response(
+        request, poster_cache.poster_render(inputs, language=language)
+    )
 
 
 @require_POST

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "movie.telemetry.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Posters from memory, before anything that reads the session or the database.
+    "movie.poster_cache.PosterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the set_language cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
@@ -254,6 +256,9 @@ EVENT_OUTBOX = env_bool(
 )
 
 HISTORY_SIDEBAR_LENGTH = 50
+# Seconds a process keeps the catalogue's poster table before reading it again
+# (movie.poster_cache).
+POSTER_TABLE_SECONDS = float(os.environ.get("POSTER_TABLE_SECONDS", "60"))
 MOVIES_PER_PAGE = 24
 
 LOGGING = {

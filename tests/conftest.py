@@ -2,7 +2,15 @@ import pytest
 from django.test import Client
 
 from movie.models import Genre, Interaction, Movie
+from movie.poster_cache import POSTERS
 from tests.worlds import parity_likes
+
+
+@pytest.fixture(autouse=True)
+def _no_posters_of_an_earlier_test():
+    """Each test has its own catalogue: no poster table read in an earlier one
+    (a process reads its table again only after POSTER_TABLE_SECONDS)."""
+    POSTERS.clear()
 
 
 @pytest.fixture
