@@ -1,5 +1,6 @@
 """Puts the visitor's recent history and the genre list on every page."""
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from movie import selectors
@@ -17,4 +18,5 @@ def visitor(request: HttpRequest) -> dict:
         # the sidebar
         "sidebar_history": lambda: visitor_history(request).sidebar(),
         "all_genres": selectors.genre_list,
+        "catalogue_seconds": settings.CATALOGUE_CACHE_SECONDS,
     }

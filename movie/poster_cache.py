@@ -8,7 +8,7 @@ authentication and language middleware run; an unknown movie id goes on to the
 poster view, which reads the database and answers 404 (or the poster of a movie
 newer than the table).
 
-The table is read again POSTER_TABLE_SECONDS after it was read, and at once in
+The table is read again CATALOGUE_CACHE_SECONDS after it was read, and at once in
 the process that saves a movie or a genre (movie.signals), so a changed catalogue
 reaches every process's posters within that time; browsers keep a poster for a
 week (Cache-Control) in any case.
@@ -119,7 +119,7 @@ class PosterCache:
     def _current_table(self) -> dict[int, PosterInputs]:
         with self._lock:
             age = time.monotonic() - self._read_at
-            if self._table is None or age > settings.POSTER_TABLE_SECONDS:
+            if self._table is None or age > settings.CATALOGUE_CACHE_SECONDS:
                 movies = Movie.objects.prefetch_related("genres")
                 self._table = {m.pk: poster_inputs(m) for m in movies}
                 self._read_at = time.monotonic()

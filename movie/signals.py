@@ -1,7 +1,9 @@
 """Logging in merges the anonymous visitor's history into the account; a saved
-movie or genre makes this process read the posters' table again."""
+movie or genre makes this process read the posters' table and the genre bar
+again."""
 
 from django.contrib.auth.signals import user_logged_in
+from django.core.cache import caches
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
@@ -25,5 +27,6 @@ def merge_anonymous_history(sender, request, user, **kwargs) -> None:
 @receiver(post_save, sender=Genre, dispatch_uid="movie_posters_genre_saved")
 @receiver(post_delete, sender=Genre, dispatch_uid="movie_posters_genre_deleted")
 @receiver(m2m_changed, sender=Movie.genres.through, dispatch_uid="movie_posters_m2m")
-def posters_catalogue_changed(sender, **kwargs) -> None:
+def catalogue_changed(sender, **kwargs) -> None:
     POSTERS.clear()
+    caches["template_fragments"].clear()  # the genre bar

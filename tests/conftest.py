@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from movie.models import Genre, Interaction, Movie
@@ -7,10 +8,11 @@ from tests.worlds import parity_likes
 
 
 @pytest.fixture(autouse=True)
-def _no_posters_of_an_earlier_test():
-    """Each test has its own catalogue: no poster table read in an earlier one
-    (a process reads its table again only after POSTER_TABLE_SECONDS)."""
+def _no_catalogue_of_an_earlier_test():
+    """Each test has its own catalogue: no poster table or genre bar kept from an
+    earlier one (a process reads them again after CATALOGUE_CACHE_SECONDS)."""
     POSTERS.clear()
+    caches["template_fragments"].clear()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from movie import views
-from movie.models import Movie
+from movie.models import Genre, Movie
 from movie.templatetags import movie_extras
 
 
@@ -110,3 +110,24 @@ def test_cached_url_is_the_url_tag_and_reverses_once(catalogue, monkeypatch):
     for _ in range(5):
         ours.render({})
     assert len(calls) == 3
+
+
+def _genre_bar(page) -> str:
+    html = page.content.decode()
+    start = html.index('<nav class="genres"')
+    return html[start : html.index("</nav>", start)]
+
+
+def test_what_pages_keep_of_the_catalogue_follows_a_save(visitor, catalogue):
+    # `visitor` saw a page before `catalogue` saved its genres: none kept since
+    assert "Drama</a>" in _genre_bar(visitor.get("/"))
+    genre = Genre.objects.get(slug="drama")
+    genre.name = "Western"
+    genre.save()
+    movie = Movie.objects.get(pk=100)
+    movie.title = "Fargo Redux"
+    movie.save()
+    home = visitor.get("/")
+    assert "Western</a>" in _genre_bar(home) and "Drama</a>" not in _genre_bar(home)
+    html = home.content.decode()
+    assert "Open Fargo Redux (1996)" in html and "Open Fargo (1996)" not in html
