@@ -219,11 +219,6 @@ def ratings_for(*, user_key: str | None) -> dict[int, float]:
     return ratings_from(_events(user_key))
 
 
-def marks_for(*, user_key: str | None) -> dict[int, MovieMark]:
-    """How grids mark the movies the visitor clicked or rated (by movie id)."""
-    return marks_from(_events(user_key))
-
-
 def rating_for(*, user_key: str | None, movie_id: int) -> float | None:
     return ratings_for(user_key=user_key).get(movie_id)
 

@@ -19,12 +19,10 @@ from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
 from movie.recommendations.versions import champion_history
 from movie.selectors import (
-    HistoryEntry,
     VisitorSignals,
-    history_for,
     movie_list_popular,
     movies_in_order,
-    signals_from,
+    signals_for,
 )
 from pytorch_models.ngcf.signals import recency_weights
 
@@ -164,18 +162,14 @@ def _popular(
 
 
 def recommendations_for(
-    *,
-    user_key: str | None,
-    k: int = 10,
-    history: list[HistoryEntry] | None = None,
-    centring: float | None = None,
+    *, user_key: str | None, k: int = 10, centring: float | None = None
 ) -> Recommendations:
-    """Recommendations for the visitor's own history (`history`, newest first,
-    when the caller already read it) at the dial's ``centring`` (None: default)."""
-    if history is None:
-        history = history_for(user_key=user_key)
-    signals = signals_from([entry.event for entry in history])
-    return recommendations_for_signals(signals=signals, k=k, centring=centring)
+    """Recommendations for the visitor's own history at the dial's ``centring``
+    (None: default); pages that read the history already call
+    `recommendations_for_signals`."""
+    return recommendations_for_signals(
+        signals=signals_for(user_key=user_key), k=k, centring=centring
+    )
 
 
 def recommendations_for_signals(
