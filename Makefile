@@ -106,7 +106,7 @@ bench-clicks: stack-up data
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
 .PHONY: bench-train bench-train-scale bench-pss bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events bench-search
-.PHONY: bench-retrain bench-swap bench-impressions
+.PHONY: bench-retrain bench-swap bench-impressions bench-load profile-pages
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
 bench-train-scale: install
@@ -122,7 +122,17 @@ bench-graded-sweep: catalogue
 bench-latency: model
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model
-	$(PY) -m benchmarks.ngcf_http --workers 2 --requests 200
+	$(PY) -m benchmarks.ngcf_http --workers 2 --threads 1 --requests 200
+# Locust: visitor journeys (home, posters, clicks, ratings, NGCF page, API) against
+# the site as `make run` serves it (on a copy of its database), or against a
+# running one: `make bench-load URL=http://127.0.0.1:8000`.
+LOAD_USERS ?= 8
+LOAD_TIME ?= 60s
+bench-load: install-dev model
+	$(PY) -m benchmarks.load --users $(LOAD_USERS) --run-time $(LOAD_TIME) $(if $(URL),--url $(URL))
+# Where a page's milliseconds go, in-process (docs/BENCHMARKS.md).
+profile-pages: install-dev model
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks.page_profile --views 50
 # 16 visitors x 50 events at once through gunicorn on the default SQLite database.
 bench-events: catalogue
 	$(PY) -m benchmarks.event_load --serve --visitors 16 --events 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,14 +26,18 @@ class HistoryEntry:
     # disliked, not interested, or superseded by a newer judgement of the movie
     effect: str = ""
 
+    @functools.cached_property
+    def _label(self) -> tuple[str, str]:
+        return history_label(self.event)
+
     @property
     def css(self) -> str:
-        return history_label(self.event)[0]
+        return self._label[0]
 
     @property
     def label(self) -> str:
         """What the entry was: "clicked", "rated 4.5"."""
-        return history_label(self.event)[1]
+        return self._label[1]
 
     @property
     def effect_words(self) -> str:
@@ -42,12 +47,12 @@ class HistoryEntry:
         return EFFECT_WORDS[self.effect]()
 
 
-def movie_list_popular(*, user_key: str | None = None) -> QuerySet[Movie]:
+def movie_list_popular(*, not_interested: Sequence[int] = ()) -> QuerySet[Movie]:
     """Movies, most interacted-with first, without those the visitor marked not
-    interested."""
+    interested (`VisitorSignals.not_interested`)."""
     movies = Movie.objects.order_by("-popularity", "id").prefetch_related("genres")
-    if user_key is not None:
-        movies = movies.exclude(pk__in=signals_for(user_key=user_key).not_interested)
+    if not_interested:
+        movies = movies.exclude(pk__in=not_interested)
     return movies
 
 
@@ -92,7 +97,13 @@ def history_for(
     *, user_key: str | None, limit: int | None = None
 ) -> list[HistoryEntry]:
     """The visitor's events, newest first, with their movies."""
-    events = _events(user_key, limit=limit)
+    return history_entries(_events(user_key, limit=limit))
+
+
+def history_entries(events: list[Event]) -> list[HistoryEntry]:
+    """Events given newest first, with their movies and what each does now (judged
+    among `events` alone: a limited history is judged as the store's first
+    `limit` events)."""
     movies = Movie.objects.in_bulk({e.movie_id for e in events})
     # supersession depends only on newer events, all of which are in `events`
     signals = signals_from(events)
@@ -102,8 +113,28 @@ def history_for(
     ]
 
 
-def history_sidebar(*, user_key: str | None) -> list[HistoryEntry]:
-    return history_for(user_key=user_key, limit=settings.HISTORY_SIDEBAR_LENGTH)
+class VisitorHistory:
+    """One read of the visitor's click log for everything a page shows: the
+    grid marks, the signals, the sidebar and the recommendations' input."""
+
+    def __init__(self, *, user_key: str | None) -> None:
+        self.user_key = user_key
+        self.events = _events(user_key)  # newest first
+
+    @functools.cached_property
+    def signals(self) -> VisitorSignals:
+        return signals_from(self.events)
+
+    @functools.cached_property
+    def marks(self) -> dict[int, MovieMark]:
+        return marks_from(self.events)
+
+    def entries(self, limit: int | None = None) -> list[HistoryEntry]:
+        """What `history_for(limit=limit)` answers, from the events already read."""
+        return history_entries(self.events if limit is None else self.events[:limit])
+
+    def sidebar(self) -> list[HistoryEntry]:
+        return self.entries(limit=settings.HISTORY_SIDEBAR_LENGTH)
 
 
 def history_event(*, user_key: str | None, event_id: uuid.UUID) -> Event | None:
@@ -191,11 +222,6 @@ def events_for(*, user_key: str | None) -> list[Event]:
 def ratings_for(*, user_key: str | None) -> dict[int, float]:
     """The visitor's current rating of each movie they rated (the newest one)."""
     return ratings_from(_events(user_key))
-
-
-def marks_for(*, user_key: str | None) -> dict[int, MovieMark]:
-    """How grids mark the movies the visitor clicked or rated (by movie id)."""
-    return marks_from(_events(user_key))
 
 
 def rating_for(*, user_key: str | None, movie_id: int) -> float | None:

@@ -1,9 +1,15 @@
-"""Logging in merges the anonymous visitor's history into the account."""
+"""Logging in merges the anonymous visitor's history into the account; a saved
+movie or genre makes this process read the posters' table and the genre bar
+again."""
 
 from django.contrib.auth.signals import user_logged_in
+from django.core.cache import caches
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from movie.identity import ANON_KEY
+from movie.models import Genre, Movie
+from movie.poster_cache import POSTERS
 from movie.services import merge_history
 
 
@@ -14,3 +20,13 @@ def merge_anonymous_history(sender, request, user, **kwargs) -> None:
     anon_key = request.session.pop(ANON_KEY, None)
     if anon_key:
         merge_history(from_key=anon_key, to_key=f"u:{user.pk}")
+
+
+@receiver(post_save, sender=Movie, dispatch_uid="movie_posters_movie_saved")
+@receiver(post_delete, sender=Movie, dispatch_uid="movie_posters_movie_deleted")
+@receiver(post_save, sender=Genre, dispatch_uid="movie_posters_genre_saved")
+@receiver(post_delete, sender=Genre, dispatch_uid="movie_posters_genre_deleted")
+@receiver(m2m_changed, sender=Movie.genres.through, dispatch_uid="movie_posters_m2m")
+def catalogue_changed(sender, **kwargs) -> None:
+    POSTERS.clear()
+    caches["template_fragments"].clear()  # the genre bar

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import InvalidPage, Paginator
+from django.db.models import prefetch_related_objects
 from django.http import (
     FileResponse,
     Http404,
@@ -21,20 +21,17 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from movie import api, dashboard, selectors, services, telemetry
+from movie import api, dashboard, poster_cache, selectors, services, telemetry
 from movie.forms import RATING_ERROR, DialForm, RatingForm, SearchForm, SignupForm
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.impressions import POPULAR_VERSION
 from movie.models import Genre, Movie
-from movie.posters import poster_svg
 from movie.recommendations import selectors as recommendations
 
-POSTER_MAX_AGE = 7 * 24 * 3600
 # The sidebar forms carry the page's path and query back only up to this length.
 MAX_NEXT_LENGTH = 500
 DIAL_SESSION_KEY = "ngcf_centring"
@@ -74,8 +71,19 @@ def _movie_list(
         page.object_list = selectors.movies_in_order(movie_ids=list(page.object_list))
     if surface is not None:
         record_shown(request, surface, POPULAR_VERSION, [m.pk for m in page])
-    context.update(page=page, heading=heading, marks=_marks(request))
+    context.update(page=page, heading=heading, marks=visitor_history(request).marks)
     return render(request, template, context)
+
+
+def visitor_history(request: HttpRequest) -> selectors.VisitorHistory:
+    """The visitor's click log, read once per request: the view, its grids and
+    the sidebar (movie.context_processors) share it. Pages only read; a write is
+    a POST that redirects, so no page shows a history older than its request."""
+    history = getattr(request, "_visitor_history", None)
+    if history is None:
+        history = selectors.VisitorHistory(user_key=visitor_key(request))
+        request._visitor_history = history
+    return history
 
 
 def record_shown(
@@ -94,14 +102,14 @@ def record_shown(
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Popular movies; a visitor with history also gets a "For you" row."""
-    key = visitor_key(request)
+    history = visitor_history(request)
     return _movie_list(
         request,
         "movie/home.html",
-        selectors.movie_list_popular(user_key=key),
+        selectors.movie_list_popular(not_interested=history.signals.not_interested),
         _("Popular movies"),
         surface="popular",
-        for_you=_for_you(request, key),
+        for_you=_for_you(request, history),
     )
 
 
@@ -135,11 +143,13 @@ def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
-    key = visitor_key(request)
-    rating = selectors.rating_for(user_key=key, movie_id=movie.pk)
+    history = visitor_history(request)
+    rating = history.signals.ratings.get(movie.pk)
     # Unrated: the form starts on its empty choice, not on a made-up rating.
     form = RatingForm(initial={"rating": str(rating) if rating else ""})
-    similar = recommendations.similar_movies(movie_id=movie.pk, user_key=key)
+    similar = recommendations.similar_movies(
+        movie_id=movie.pk, not_interested=history.signals.not_interested
+    )
     record_shown(
         request, "similar", similar.model_version, [m.pk for m in similar.movies]
     )
@@ -147,33 +157,34 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     return render(
         request,
         "movie/detail.html",
-        {**context, "similar": similar.movies, "marks": _marks(request)},
+        {**context, "similar": similar.movies, "marks": history.marks},
     )
 
 
 @require_safe
 def ngcf(request: HttpRequest) -> HttpResponse:
     """Ten NGCF recommendations, fine-tuned for this visitor inside the request."""
-    key = visitor_key(request)
-    watched = selectors.history_for(user_key=key)
+    history = visitor_history(request)
     centring = _centring(request)
-    recs = recommendations.recommendations_for(
-        user_key=key, k=10, history=watched, centring=centring
-    )
+    recs = recommendations.recommendations_for_history(history, k=10, centring=centring)
     record_shown(request, "ngcf", recs.model_version, [i.movie.pk for i in recs.items])
     dial = DialForm(initial={"centring": DialForm.nearest(centring)})
     return render(
-        request, "movie/ngcf.html", {"recs": recs, "watched": watched, "dial": dial}
+        request,
+        "movie/ngcf.html",
+        {"recs": recs, "watched": history.entries(), "dial": dial},
     )
 
 
-def _for_you(request: HttpRequest, key: str | None) -> list:
+def _for_you(request: HttpRequest, history: selectors.VisitorHistory) -> list:
     """The home page's "For you" row, recorded as an impression of "for-you"."""
-    recs = recommendations.for_you_row(user_key=key, centring=_centring(request))
+    recs = recommendations.for_you_row(history, centring=_centring(request))
     if recs is not None:
         record_shown(
             request, "for-you", recs.model_version, [i.movie.pk for i in recs.items]
         )
+        # its cards show genres: one query for all of them
+        prefetch_related_objects([item.movie for item in recs.items], "genres")
         return recs.items
     return []
 
@@ -217,34 +228,16 @@ def ngcf_curve(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _poster_language(request: HttpRequest) -> str:
-    """`?lang=` of a poster URL (pages add the page's language), so a cached
-    poster is never one of another language; anything else is the default."""
-    wanted = request.GET.get("lang", "")
-    known = {code for code, _name in settings.LANGUAGES}
-    return wanted if wanted in known else settings.LANGUAGE_CODE
-
-
 @require_safe
 def poster(request: HttpRequest, movie_id: int) -> HttpResponse:
+    """A movie's poster. poster_cache.PosterMiddleware answers the movies its
+    table knows before this view; this one reads the database."""
     movie = get_object_or_404(Movie.objects.prefetch_related("genres"), pk=movie_id)
-    genres = movie.genres_specific_first
-    with translation.override(_poster_language(request)):
-        svg = poster_svg(
-            movie_id=movie.pk,
-            title=movie.natural_title,
-            year=movie.year,
-            genres=[g.name for g in genres],
-            genre_labels=[g.label for g in genres],
-        )
-    etag = '"' + hashlib.sha256(svg.encode()).hexdigest()[:32] + '"'
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(svg, content_type="image/svg+xml")
-    response["ETag"] = etag
-    response["Cache-Control"] = f"public, max-age={POSTER_MAX_AGE}"
-    return response
+    inputs = poster_cache.poster_inputs(movie)
+    language = poster_cache.poster_language(request)
+    return poster_cache.poster_response(
+        request, poster_cache.poster_render(inputs, language=language)
+    )
 
 
 @require_POST
@@ -363,10 +356,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return JsonResponse({"error": message, "reason": reason}, status=403)
     message = _("The form's security check failed (CSRF).")
     return render(request, "403_csrf.html", {"message": message}, status=403)
-
-
-def _marks(request: HttpRequest) -> dict:
-    return selectors.marks_for(user_key=visitor_key(request))
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "movie.telemetry.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Posters from memory, before anything that reads the session or the database.
+    "movie.poster_cache.PosterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the set_language cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
@@ -254,6 +256,20 @@ EVENT_OUTBOX = env_bool(
 )
 
 HISTORY_SIDEBAR_LENGTH = 50
+# Seconds a web process keeps what it read of the catalogue before reading it
+# again: the posters' table (movie.poster_cache) and the genre bar of every page.
+CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
+# Per process. "template_fragments" holds what `{% cache %}` keeps of the pages
+# (docs/DESIGN.md, "Serving a page fast"): every movie's card buttons in both
+# languages fit.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "template-fragments",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
+}
 MOVIES_PER_PAGE = 24
 
 LOGGING = {

@@ -1,8 +1,18 @@
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from movie.models import Genre, Interaction, Movie
+from movie.poster_cache import POSTERS
 from tests.worlds import parity_likes
+
+
+@pytest.fixture(autouse=True)
+def _no_catalogue_of_an_earlier_test():
+    """Each test has its own catalogue: no poster table or genre bar kept from an
+    earlier one (a process reads them again after CATALOGUE_CACHE_SECONDS)."""
+    POSTERS.clear()
+    caches["template_fragments"].clear()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,11 @@ from movie.models import Movie
 from movie.recommendations.predictor import get_predictor
 from movie.recommendations.versions import champion_history
 from movie.selectors import (
-    HistoryEntry,
+    VisitorHistory,
     VisitorSignals,
     events_for,
-    history_for,
     movie_list_popular,
     movies_in_order,
-    signals_for,
     signals_from,
 )
 from pytorch_models.checkpoint import key_digest
@@ -213,19 +212,32 @@ def _popular(
 
 
 def recommendations_for(
-    *,
-    user_key: str | None,
-    k: int = 10,
-    history: list[HistoryEntry] | None = None,
-    centring: float | None = None,
+    *, user_key: str | None, k: int = 10, centring: float | None = None
 ) -> Recommendations:
-    """Recommendations for the visitor's own history (`history`, newest first,
-    when the caller already read it) at the dial's ``centring`` (None: default)."""
-    if history is None:
-        history = history_for(user_key=user_key)
-    events = [entry.event for entry in history]
+    """Recommendations for the visitor's own history at the dial's ``centring``
+    (None: default); pages that read the history already call
+    `recommendations_for_history`."""
+    events = events_for(user_key=user_key)
+    return _for_visitor(user_key, events, signals_from(events), k, centring)
+
+
+def recommendations_for_history(
+    history: VisitorHistory, *, k: int = 10, centring: float | None = None
+) -> Recommendations:
+    """`recommendations_for` from the history the page read already."""
+    return _for_visitor(history.user_key, history.events, history.signals, k, centring)
+
+
+def _for_visitor(
+    user_key: str | None,
+    events: list[Event],
+    signals: VisitorSignals,
+    k: int,
+    centring: float | None,
+) -> Recommendations:
+    """The visitor's list; with a key, from their trained node when they are one."""
     return recommendations_for_signals(
-        signals=signals_from(events),
+        signals=signals,
         k=k,
         centring=centring,
         visitor=None if user_key is None else VisitorEvents(user_key, events),
@@ -250,31 +262,24 @@ def recommendations_for_signals(
 
 
 def for_you_row(
-    *, user_key: str | None, k: int = 6, centring: float | None = None
+    history: VisitorHistory, *, k: int = 6, centring: float | None = None
 ) -> Recommendations | None:
     """Six NGCF picks for the home page; None without history or without NGCF."""
-    events = events_for(user_key=user_key)
-    signals = signals_from(events)
-    if not signals.positive_ids:
+    if not history.signals.positive_ids:
         return None
-    recs = recommendations_for_signals(
-        signals=signals,
-        k=k,
-        centring=centring,
-        visitor=VisitorEvents(user_key, events),
-    )
+    recs = recommendations_for_history(history, k=k, centring=centring)
     return recs if recs.source == "ngcf" else None
 
 
 def similar_movies(
-    *, movie_id: int, k: int = 8, user_key: str | None = None
+    *, movie_id: int, k: int = 8, not_interested: Sequence[int] = ()
 ) -> SimilarMovies:
     """Movies nearest to this one in the NGCF item embeddings (none without model),
     without those the visitor marked not interested."""
     state = get_predictor()
     if state.predictor is None:
         return SimilarMovies([], "")
-    hidden = set(signals_for(user_key=user_key).not_interested)
+    hidden = set(not_interested)
     ids = [
         m
         for m, _score in state.predictor.similar(movie_id, k + len(hidden))

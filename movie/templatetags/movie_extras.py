@@ -1,4 +1,7 @@
+import functools
+
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 register = template.Library()
 
@@ -7,3 +10,22 @@ register = template.Library()
 def lookup(mapping: dict, key: object) -> object:
     """`{{ ratings|lookup:movie.pk }}`: a dict value by key in a template."""
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+# Enough for every movie's four links and a few thousand history entries.
+URL_CACHE_SIZE = 20_000
+
+
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
+def _reversed(urlconf: str | None, prefix: str, name: str, args: tuple) -> str:
+    # `urlconf` and `prefix` are part of the key only: reverse() reads the
+    # thread's own, which are these.
+    return reverse(name, args=args)
+
+
+@register.simple_tag
+def cached_url(name: str, *args: object) -> str:
+    """`{% url name arg ... %}` reversed once per process: a movie's or a page's
+    URL is fixed for a URLconf and script prefix, and a grid reverses about a
+    hundred of them per page (docs/BENCHMARKS.md, "Where a page's time goes")."""
+    return _reversed(get_urlconf(), get_script_prefix(), name, args)

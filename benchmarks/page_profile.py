@@ -1,0 +1,242 @@
+"""Where a page's milliseconds go: the site's pages rendered in-process (Django's
+test client, DEBUG off) on a copy of the site's database, for a visitor with ten
+clicks, each millisecond given to exactly one part.
+
+    python -m benchmarks.page_profile --views 20
+    python -m benchmarks.page_profile --views 20 --tree ngcf   # pyinstrument's tree
+
+Needs `make model` first (the database with the catalogue and the checkpoint).
+The parts are exclusive: SQL inside the impression write counts as the
+impression write, SQL run while a template renders (a lazy sidebar) as SQL, a
+`{% url %}` inside a template as URL reversal; "template rendering" is what the
+templates cost beyond those, "view, middleware" everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = {
+    "home-new": "/",  # a new visitor each view: no cookie, no history
+    "home": "/",
+    "ngcf": "/movie/ngcf/",
+    "detail": "/movie/50/",
+    "genre": "/genre/sci-fi/",
+    "poster": "/movie/50/poster.svg",
+}
+CLICKS = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
+PARTS = (
+    "model",
+    "impression write",
+    "SQL",
+    "URL reversal",
+    "template rendering",
+    "view, middleware",
+)
+
+
+class Ledger:
+    """Exclusive time per part: entering a part pauses the one it runs inside."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self._stack: list[tuple[str, float]] = []
+
+    def _switch(self) -> float:
+        now = time.perf_counter()
+        if self._stack:
+            part, since = self._stack[-1]
+            self.seconds[part] += now - since
+        return now
+
+    @contextlib.contextmanager
+    def part(self, name: str):
+        self.calls[name] += 1
+        self._stack.append((name, self._switch()))
+        try:
+            yield
+        finally:
+            self._switch()
+            self._stack.pop()
+            if self._stack:
+                self._stack[-1] = (self._stack[-1][0], time.perf_counter())
+
+    def wrap(self, owner: object, attribute: str, name: str) -> None:
+        original: Callable = getattr(owner, attribute)
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            with self.part(name):
+                return original(*args, **kwargs)
+
+        setattr(owner, attribute, timed)
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+
+
+def _environment(database: Path) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "pseudorec.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_ALLOWED_HOSTS": "testserver",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "TORCH_THREADS": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+def _instrument(ledger: Ledger) -> None:
+    import django.template.backends.django as backend
+    import django.template.defaulttags as defaulttags
+    from django.db import connection
+
+    import movie.services
+    from movie.templatetags import movie_extras
+    from pytorch_models.ngcf.predictor import NgcfPredictor
+
+    ledger.wrap(NgcfPredictor, "recommend", "model")
+    ledger.wrap(NgcfPredictor, "similar", "model")
+    ledger.wrap(movie.services, "record_impression", "impression write")
+    ledger.wrap(defaulttags.URLNode, "render", "URL reversal")
+    with contextlib.suppress(AttributeError):  # the per-process cache, once there
+        ledger.wrap(movie_extras, "_reversed", "URL reversal")
+    ledger.wrap(backend.Template, "render", "template rendering")
+
+    def sql(execute, sql, params, many, context):
+        with ledger.part("SQL"):
+            return execute(sql, params, many, context)
+
+    # Installed on the connection of the thread that serves the test client.
+    connection.execute_wrappers.append(sql)
+
+
+def _visitor():
+    from django.test import Client
+
+    client = Client()
+    client.get("/")
+    for movie_id in CLICKS:
+        client.post(f"/movie/{movie_id}/click/")
+    return client
+
+
+def _measure(visitor, path: str, views: int, ledger: Ledger) -> dict:
+    """`visitor`: the visitor's client, or None for a new visitor each view. Times
+    Django's handler (middleware, view, templates), not the test client."""
+    from django.core.handlers.base import BaseHandler
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):  # warm: templates compiled, model loaded
+        (visitor or Client()).get(path)
+    ledger.reset()
+    walls, cpus, queries = [], [], []
+    handle = BaseHandler.get_response
+
+    def timed(handler, request):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        with ledger.part("view, middleware"):
+            response = handle(handler, request)
+        walls.append(time.perf_counter() - wall0)
+        cpus.append(time.process_time() - cpu0)
+        return response
+
+    BaseHandler.get_response = timed
+    try:
+        for _ in range(views):
+            client = visitor or Client()
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(path)
+            queries.append(len(captured))
+            assert response.status_code == 200, (path, response.status_code)
+    finally:
+        BaseHandler.get_response = handle
+    return {
+        "walls": walls,
+        "cpu": statistics.mean(cpus),
+        "queries": statistics.mean(queries),
+        "seconds": dict(ledger.seconds),
+        "calls": dict(ledger.calls),
+    }
+
+
+def _report(name: str, path: str, views: int, result: dict) -> None:
+    ms = sorted(w * 1000 for w in result["walls"])
+    p95 = ms[int(0.95 * (len(ms) - 1))]
+    print(
+        f"\n{name} ({path}): {views} views, mean {statistics.mean(ms):.2f} ms, "
+        f"p50 {statistics.median(ms):.2f} ms, p95 {p95:.2f} ms, "
+        f"CPU {result['cpu'] * 1000:.2f} ms, {result['queries']:.0f} SQL queries, "
+        f"{result['calls'].get('URL reversal', 0) / views:.0f} URLs per view"
+    )
+    print("| part | ms per view | share |")
+    print("| --- | ---: | ---: |")
+    total = sum(result["seconds"].values())
+    for part in PARTS:
+        seconds = result["seconds"].get(part, 0.0)
+        print(f"| {part} | {seconds * 1000 / views:.2f} | {seconds / total:.0%} |")
+
+
+def _tree(visitor, path: str, views: int) -> None:
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    for _ in range(3):
+        (visitor or Client()).get(path)
+    profiler = Profiler(interval=0.0002)
+    for _ in range(views):
+        client = visitor or Client()
+        with profiler:
+            client.get(path)
+    print(profiler.output_text(color=False, unicode=False, show_all=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--views", type=int, default=20, help="per page")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES))
+    parser.add_argument("--tree", choices=PAGES, help="print pyinstrument's tree")
+    parser.add_argument("--database", type=Path, default=ROOT / "db.sqlite3")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Path(tmp) / "db.sqlite3"
+        shutil.copyfile(args.database, database)
+        _environment(database)
+        import django
+
+        django.setup()
+        client = _visitor()
+        if args.tree:
+            visitor = None if args.tree == "home-new" else client
+            _tree(visitor, PAGES[args.tree], args.views)
+            return
+        ledger = Ledger()
+        _instrument(ledger)
+        print("in-process, DEBUG off, SQLite copy, torch/BLAS 1 thread, 1 thread")
+        for name in args.pages:
+            visitor = None if name == "home-new" else client
+            result = _measure(visitor, PAGES[name], args.views, ledger)
+            _report(name, PAGES[name], args.views, result)
+
+
+if __name__ == "__main__":
+    main()

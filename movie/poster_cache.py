@@ -1,0 +1,159 @@
+"""Posters without the database or the per-visitor middleware.
+
+A poster is a pure function of the movie's id, title, year and genres
+(movie.posters), so each process reads those for the whole catalogue in one go
+(two queries), renders a poster once per movie and language, and answers from
+memory. `PosterMiddleware` answers a known poster before the session, CSRF,
+authentication and language middleware run; an unknown movie id goes on to the
+poster view, which reads the database and answers 404 (or the poster of a movie
+newer than the table).
+
+The table is read again CATALOGUE_CACHE_SECONDS after it was read, and at once in
+the process that saves a movie or a genre (movie.signals), so a changed catalogue
+reaches every process's posters within that time; browsers keep a poster for a
+week (Cache-Control) in any case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils import translation
+from django.utils.translation import gettext
+
+from movie.models import Movie
+from movie.posters import poster_svg
+
+POSTER_MAX_AGE = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class PosterInputs:
+    """What a poster shows of a movie."""
+
+    movie_id: int
+    title: str  # the natural title ("The Godfather")
+    year: int | None
+    genres: tuple[str, ...]  # MovieLens genre names, the rarest first
+
+
+@dataclass(frozen=True)
+class Poster:
+    svg: bytes
+    etag: str
+
+
+def poster_inputs(movie: Movie) -> PosterInputs:
+    """A movie's poster inputs (its genres prefetched, or one query)."""
+    return PosterInputs(
+        movie_id=movie.pk,
+        title=movie.natural_title,
+        year=movie.year,
+        genres=tuple(g.name for g in movie.genres_specific_first),
+    )
+
+
+def poster_render(inputs: PosterInputs, *, language: str) -> Poster:
+    """The poster in `language` (genre names translated, colours from the names)."""
+    with translation.override(language):
+        svg = poster_svg(
+            movie_id=inputs.movie_id,
+            title=inputs.title,
+            year=inputs.year,
+            genres=list(inputs.genres),
+            genre_labels=[gettext(name) for name in inputs.genres],
+        ).encode()
+    return Poster(svg, '"' + hashlib.sha256(svg).hexdigest()[:32] + '"')
+
+
+def poster_language(request: HttpRequest) -> str:
+    """`?lang=` of a poster URL (pages add the page's language), so a cached
+    poster is never one of another language; anything else is the default."""
+    wanted = request.GET.get("lang", "")
+    known = {code for code, _name in settings.LANGUAGES}
+    return wanted if wanted in known else settings.LANGUAGE_CODE
+
+
+def poster_response(request: HttpRequest, poster: Poster) -> HttpResponse:
+    """The poster, or 304 when the browser's copy is this one; public, a week."""
+    if request.headers.get("If-None-Match") == poster.etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(poster.svg, content_type="image/svg+xml")
+    response["ETag"] = poster.etag
+    response["Cache-Control"] = f"public, max-age={POSTER_MAX_AGE}"
+    return response
+
+
+class PosterCache:
+    """The catalogue's poster inputs and the posters rendered from them, per
+    process; safe to share between a worker's threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._table: dict[int, PosterInputs] | None = None
+        self._read_at = 0.0
+        self._posters: dict[tuple[int, str], Poster] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._table = None
+            self._posters = {}
+
+    def get(self, movie_id: int, language: str) -> Poster | None:
+        """The poster, or None for a movie the table does not know."""
+        table = self._current_table()
+        poster = self._posters.get((movie_id, language))
+        if poster is None and movie_id in table:
+            poster = poster_render(table[movie_id], language=language)
+            self._posters[(movie_id, language)] = poster
+        return poster
+
+    def _current_table(self) -> dict[int, PosterInputs]:
+        with self._lock:
+            age = time.monotonic() - self._read_at
+            if self._table is None or age > settings.CATALOGUE_CACHE_SECONDS:
+                movies = Movie.objects.prefetch_related("genres")
+                self._table = {m.pk: poster_inputs(m) for m in movies}
+                self._read_at = time.monotonic()
+                self._posters = {}
+            return self._table
+
+
+POSTERS = PosterCache()
+
+
+class PosterMiddleware:
+    """Answers GET/HEAD of a known movie's poster from `POSTERS`, before the
+    session, CSRF, authentication and language middleware: a poster needs none
+    of them, and a page's 24 posters are 24 requests."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD") and request.path_info.endswith(
+            "/poster.svg"
+        ):
+            poster = self._poster(request)
+            if poster is not None:
+                return poster_response(request, poster)
+        return self.get_response(request)
+
+    @staticmethod
+    def _poster(request: HttpRequest) -> Poster | None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        if match.view_name != "movie:poster":
+            return None
+        request.resolver_match = match  # the request metrics name the view
+        return POSTERS.get(match.kwargs["movie_id"], poster_language(request))

@@ -1,0 +1,133 @@
+"""What a page costs the server: one read of the click log, posters from memory,
+URLs reversed once per process; and the cheaper answers are the same answers."""
+
+from django.db import connection
+from django.template import engines
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from movie import views
+from movie.models import Genre, Movie
+from movie.templatetags import movie_extras
+
+
+def _reads_of(table: str, queries) -> int:
+    return sum(f'FROM "{table}"' in q["sql"] for q in queries)
+
+
+def test_a_page_reads_the_click_log_once(visitor, catalogue):
+    for movie_id in (50, 100, 127):
+        visitor.post(f"/movie/{movie_id}/click/")
+    visitor.post("/movie/181/not-interested/")
+    for url in ["/", "/movie/50/", "/movie/ngcf/", "/genre/drama/", "/search/?q=s"]:
+        with CaptureQueriesContext(connection) as queries:
+            page = visitor.get(url)
+        assert page.status_code == 200, url
+        assert _reads_of("movie_clickevent", queries) == 1, url
+    # and what it read still shapes the page: marks, the sidebar, the exclusion
+    home = visitor.get("/").content.decode()
+    assert "mark-clicked" in home and "Delete all" in home
+    assert "/movie/181/poster.svg" not in home
+
+
+def test_a_page_without_a_visitor_key_reads_no_click_log(catalogue):
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().get("/").status_code == 200
+    assert _reads_of("movie_clickevent", queries) == 0
+
+
+def test_posters_come_from_memory_once_the_table_is_read(catalogue):
+    client = Client()
+    first = client.get("/movie/50/poster.svg")
+    with CaptureQueriesContext(connection) as queries:
+        for movie_id in (50, 100, 127, 181, 1):
+            for lang in ("en", "ko"):
+                response = client.get(f"/movie/{movie_id}/poster.svg?lang={lang}")
+                assert response.status_code == 200
+                assert response["Content-Type"] == "image/svg+xml"
+    assert len(queries) == 0
+    assert client.get("/movie/50/poster.svg").content == first.content
+    assert b"The Godfather" in client.get("/movie/127/poster.svg").content
+
+
+def test_a_poster_from_memory_is_the_one_the_view_renders(catalogue, rf):
+    for movie_id in (50, 127, 1):
+        for lang in ("en", "ko"):
+            url = f"/movie/{movie_id}/poster.svg?lang={lang}"
+            remembered = Client().get(url)
+            rendered = views.poster(rf.get(url), movie_id=movie_id)
+            assert remembered.content == rendered.content
+            assert remembered["ETag"] == rendered["ETag"]
+            assert remembered["Cache-Control"] == rendered["Cache-Control"]
+
+
+def test_a_movie_newer_than_the_table_gets_its_poster_from_the_view(catalogue):
+    client = Client()
+    client.get("/movie/50/poster.svg")  # the table is read
+    Movie.objects.bulk_create([Movie(id=999, title="Brand New", year=2001)])
+    response = client.get("/movie/999/poster.svg")  # bulk_create: no signal
+    assert response.status_code == 200 and b"Brand New" in response.content
+    assert client.get("/movie/4242/poster.svg").status_code == 404
+
+
+def test_a_saved_movie_changes_its_poster_at_once(catalogue):
+    client = Client()
+    assert b"Fargo" in client.get("/movie/100/poster.svg").content
+    movie = Movie.objects.get(pk=100)
+    movie.title = "Fargo Redux"
+    movie.save()
+    assert b"Fargo Redux" in client.get("/movie/100/poster.svg").content
+
+
+def test_a_poster_from_memory_still_answers_304_and_head(catalogue):
+    client = Client()
+    etag = client.get("/movie/50/poster.svg")["ETag"]
+    assert client.get("/movie/50/poster.svg", HTTP_IF_NONE_MATCH=etag).status_code == (
+        304
+    )
+    head = client.head("/movie/50/poster.svg")
+    assert head.status_code == 200 and head.content == b""
+    assert client.post("/movie/50/poster.svg").status_code == 405
+
+
+def test_cached_url_is_the_url_tag_and_reverses_once(catalogue, monkeypatch):
+    engine = engines["django"]
+    ours = engine.from_string(
+        "{% load movie_extras %}{% cached_url 'movie:click' 50 %} "
+        "{% cached_url 'movie:genre' 'sci-fi' %} {% cached_url 'movie:home' %}"
+    )
+    django_s = engine.from_string(
+        "{% url 'movie:click' 50 %} {% url 'movie:genre' 'sci-fi' %} "
+        "{% url 'movie:home' %}"
+    )
+    assert ours.render({}) == django_s.render({}) == "/movie/50/click/ /genre/sci-fi/ /"
+    calls = []
+    real = movie_extras.reverse
+    monkeypatch.setattr(
+        movie_extras, "reverse", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
+    movie_extras._reversed.cache_clear()
+    for _ in range(5):
+        ours.render({})
+    assert len(calls) == 3
+
+
+def _genre_bar(page) -> str:
+    html = page.content.decode()
+    start = html.index('<nav class="genres"')
+    return html[start : html.index("</nav>", start)]
+
+
+def test_what_pages_keep_of_the_catalogue_follows_a_save(visitor, catalogue):
+    # `visitor` saw a page before `catalogue` saved its genres: none kept since
+    assert "Drama</a>" in _genre_bar(visitor.get("/"))
+    genre = Genre.objects.get(slug="drama")
+    genre.name = "Western"
+    genre.save()
+    movie = Movie.objects.get(pk=100)
+    movie.title = "Fargo Redux"
+    movie.save()
+    home = visitor.get("/")
+    assert "Western</a>" in _genre_bar(home) and "Drama</a>" not in _genre_bar(home)
+    html = home.content.decode()
+    assert "Open Fargo Redux (1996)" in html and "Open Fargo (1996)" not in html
