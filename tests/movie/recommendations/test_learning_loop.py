@@ -202,3 +202,19 @@ def test_a_visitor_nodes_dislikes_are_not_trained_as_likes(clique_site, settings
     assert node.movie_ids == {43, 44}
     assert predictor.trained_node(key_digest("v:clique5")).movie_ids == set(RARE)
     assert _served("v:clique4")[0] == "trained"
+
+
+def test_the_ngcf_page_and_the_for_you_row_serve_a_visitor_node(trained_clique, client):
+    """The pages read the history once and hand it on: the trained node still
+    serves the visitor there, not a fold-in."""
+    from movie.identity import ANON_KEY
+
+    session = client.session
+    session[ANON_KEY] = "v:clique0"
+    session.save()
+    page = client.get("/movie/ngcf/")
+    assert page.status_code == 200
+    assert page.context["recs"].served_from == "trained"
+    assert page.context["recs"].source == "ngcf"
+    home = client.get("/")
+    assert [i.movie.pk for i in home.context["for_you"]] == _served("v:clique0")[1][:6]
