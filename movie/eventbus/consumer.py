@@ -3,6 +3,11 @@
 Offsets are committed only after the store accepted every event before them, so a
 crash replays the uncommitted events; the store keeps one event per event_id, so a
 replay stores nothing twice (at-least-once delivery, exactly-once effect).
+
+A visitor's clicks, ratings and impressions are written in batches
+(`ClickLogStore.apply_batch`: one DynamoDB transaction for up to a dozen events);
+a delete is applied on its own, after everything before it and before everything
+after it.
 """
 
 from __future__ import annotations
@@ -175,23 +180,31 @@ def _apply_batch(
 
     def apply_in_order(items: list[tuple[Any, int, Event]]) -> tuple[int, Any]:
         """Apply one visitor's events; (count applied, (tp, offset) not applied)."""
-        for done, (tp, offset, event) in enumerate(items):
+        done = 0
+        for run in _runs(items, store.batch_limit):
+            tp, offset, event = run[0]
             if stop.is_set():
                 return done, (tp, offset)
             try:
-                store.apply(event)
+                if event.kind == "delete":
+                    store.apply(event)
+                else:
+                    store.apply_batch([e for _, _, e in run])
             except Exception:
                 with stats_lock:
                     stats.store_errors += 1
                 logger.exception(
-                    "store write failed for event %s at %s[%d]@%d; will retry",
+                    "store write failed for %d event(s) from %s at %s[%d]@%d; "
+                    "will retry",
+                    len(run),
                     event.event_id,
                     tp.topic,
                     tp.partition,
                     offset,
                 )
                 return done, (tp, offset)
-        return len(items), None
+            done += len(run)
+        return done, None
 
     groups = list(by_visitor.values())
     if pool is None or len(groups) < 2:
@@ -207,3 +220,22 @@ def _apply_batch(
     for tp, offset in first_unapplied.items():
         consumer.seek(tp, offset)
     return not first_unapplied or stop.is_set()
+
+
+def _runs(items: list[Any], limit: int) -> list[list[Any]]:
+    """A visitor's (tp, offset, event) items in order, cut into runs for the store:
+    each delete alone, the writes between deletes in runs of at most `limit`."""
+    runs: list[list[Any]] = []
+    for item in items:
+        event = item[2]
+        last = runs[-1] if runs else None
+        if (
+            event.kind != "delete"
+            and last is not None
+            and last[0][2].kind != "delete"
+            and len(last) < limit
+        ):
+            last.append(item)
+        else:
+            runs.append([item])
+    return runs
