@@ -31,13 +31,24 @@ class Visitor:
             data = json.dumps(body)
             headers["Content-Type"] = "application/json"
             headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
-        self.conn.request(method, path, body=data, headers=headers)
-        response = self.conn.getresponse()
+        try:
+            response = self._send(method, path, data, headers)
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # gunicorn closed the idle keep-alive connection (after its keepalive
+            # seconds) before it read this request: send it on a new one.
+            self.conn.close()
+            response = self._send(method, path, data, headers)
         payload = response.read()
         for header in response.headers.get_all("Set-Cookie") or []:
             for key, morsel in SimpleCookie(header).items():
                 self.cookies[key] = morsel.value
         return response.status, payload
+
+    def _send(
+        self, method: str, path: str, data: str | None, headers: dict[str, str]
+    ) -> http.client.HTTPResponse:
+        self.conn.request(method, path, body=data, headers=headers)
+        return self.conn.getresponse()
 
     def post_event(self, body: dict) -> tuple[int, bytes, float]:
         """POST /api/events: (status, body, milliseconds); a 201's event is kept."""

@@ -23,8 +23,8 @@ from tests.stack.conftest import consume_until_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 MOVIES = (50, 100, 127, 181, 1)
-# Enough for the consumer to be killed halfway through its work.
-KILL_TEST_EVENTS = 400
+# Enough for the consumer (which writes in batches) to be killed halfway through.
+KILL_TEST_EVENTS = 4000
 
 
 def visitors(count):
@@ -113,10 +113,13 @@ def test_consumer_killed_midway_and_restarted_stores_each_event_once(
     kafka_bus, kafka_config, dynamodb_config, dynamodb_store
 ):
     sent = defaultdict(list)
+    failures = []
     for i in range(KILL_TEST_EVENTS):
         event = Event(user_key=f"s:v{i % 10}", kind="click", movie_id=50, ts=i)
-        kafka_bus.publish(event)
+        kafka_bus.send(event, lambda error: error and failures.append(error))
         sent[event.user_key].append(event.to_dict())
+    kafka_bus.flush(60)
+    assert failures == []
 
     first = consumer_process(kafka_config, dynamodb_config)
     deadline = time.monotonic() + 60
