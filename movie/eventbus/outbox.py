@@ -128,9 +128,23 @@ def _acks_apply(batch: list[tuple[int, BaseException | None]]) -> None:
         OutboxEvent.objects.filter(pk__in=sent).delete()
     for row_id, error in batch:
         if error is not None:
-            OutboxEvent.objects.filter(pk=row_id).update(
-                attempts=F("attempts") + 1, last_error=repr(error)[:500]
-            )
+            _mark_failed(row_id, error)
+
+
+def _mark_failed(row_id: int, error: BaseException) -> None:
+    """The row waits for the relay (and the visitor's next event)."""
+    OutboxEvent.objects.filter(pk=row_id).update(
+        attempts=F("attempts") + 1, last_error=repr(error)[:500]
+    )
+
+
+def _bus_failed(user_key: str, error: BaseException) -> None:
+    breaker.trip()
+    logger.warning(
+        "event bus unavailable, an event of %s kept in the outbox: %r",
+        user_key,
+        error,
+    )
 
 
 acks = _Acks()
@@ -141,13 +155,8 @@ def _sent(row_id: int, user_key: str, error: BaseException | None) -> None:
     acks.put(row_id, error)
     if error is None:
         breaker.reset()
-        return
-    breaker.trip()
-    logger.warning(
-        "event bus unavailable, an event of %s kept in the outbox: %s",
-        user_key,
-        error,
-    )
+    else:
+        _bus_failed(user_key, error)
 
 
 class OutboxEventBus(EventBus):
@@ -169,10 +178,14 @@ class OutboxEventBus(EventBus):
         if breaker.open():
             OutboxEvent.objects.filter(pk=row_id).update(last_error=NOT_SENT)
             return
-        if self.inner.asynchronous and not _backlog(event.user_key, row_id):
+        if not _backlog(event.user_key, row_id):
             # The common case: nothing of this visitor waits, so nothing can be
-            # overtaken; the request does not wait for the broker.
-            self.inner.send(event, lambda error: _sent(row_id, event.user_key, error))
+            # overtaken. An asynchronous bus is not waited for; a synchronous one
+            # is, without a transaction around it (one insert, one delete).
+            if self.inner.asynchronous:
+                self.inner.send(event, lambda e: _sent(row_id, event.user_key, e))
+            else:
+                self._deliver_now(row_id, event)
             return
         result = outbox_relay(bus=self.inner, user_key=event.user_key)
         if result.error:
@@ -185,6 +198,16 @@ class OutboxEventBus(EventBus):
             )
         else:
             breaker.reset()
+
+    def _deliver_now(self, row_id: int, event: Message) -> None:
+        try:
+            self.inner.publish(event)
+        except Exception as exc:
+            _mark_failed(row_id, exc)
+            _bus_failed(event.user_key, exc)
+            return
+        OutboxEvent.objects.filter(pk=row_id).delete()
+        breaker.reset()
 
 
 def _settled(in_flight_s: float) -> Q:
