@@ -123,9 +123,10 @@ bench-latency: model
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model
 	$(PY) -m benchmarks.ngcf_http --workers 2 --requests 200
-# 16 visitors x 50 events at once through gunicorn on the default SQLite database.
+# 8 visitors (one client thread each) x 200 events at once through gunicorn on the
+# default SQLite database: events accepted per second, lost, duplicated.
 bench-events: catalogue
-	$(PY) -m benchmarks.event_load --serve --visitors 16 --events 50
+	$(PY) -m benchmarks.event_load --serve --visitors 8 --events 200
 
 # Title search on the imported catalogue: ranking, search page, suggestions.
 bench-search: catalogue

@@ -41,7 +41,12 @@ django.setup()
 
 from django.conf import settings  # noqa: E402  (needs django.setup())
 
-from movie.clicklog import get_clicklog_store  # noqa: E402
+from movie.clicklog.dynamodb import (  # noqa: E402
+    DynamoDBClickLogStore,
+    DynamoDBConfig,
+    dynamodb_client,
+    table_create,
+)
 from movie.models import Movie  # noqa: E402
 
 # How long the benchmark waits for the last clicks to be stored.
@@ -132,10 +137,14 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
     if not movie_ids:
         raise RuntimeError("no movies: run manage.py import_movielens first")
     run = uuid.uuid4().hex[:8]
+    # A table of the run's own: moto reads a whole table for every query, so a
+    # table grown by earlier runs would slow every history read.
+    store = _store_make(f"bench-{run}")
     env = {
         **os.environ,
         "KAFKA_TOPIC": f"bench-{run}",
         "KAFKA_CONSUMER_GROUP": f"bench-{run}",
+        "DYNAMODB_TABLE": store.table,
         "LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "manage.py", "consume_clicks", "--workers"]
@@ -152,15 +161,15 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
             latencies = _post_clicks(visitors, movie_ids, config)
             http_seconds = time.perf_counter() - started
             log(f"posted in {http_seconds:.1f} s; waiting for DynamoDB")
-            _wait_stored(visitors)
+            _wait_stored(store, visitors)
             e2e_seconds = time.perf_counter() - started
-            burst = _count(visitors)
+            burst = _count(store, visitors)
             log(f"paced: {config.paced_rate:.0f}/s for {config.paced_seconds:.0f} s")
             # New visitors with short histories; a first click gives each its key.
             fresh = [Visitor(base) for _ in range(config.visitors)]
             for visitor in fresh:
                 _click(visitor, movie_ids[0])
-            paced = _paced(fresh, movie_ids, config)
+            paced = _paced(store, fresh, movie_ids, config)
         return BenchResult(config, http_seconds, e2e_seconds, latencies, burst, paced)
     finally:
         stop(consumer)
@@ -197,9 +206,18 @@ def _post_clicks(
     return latencies
 
 
-def _wait_stored(visitors: list[Visitor]) -> None:
+def _store_make(table: str) -> DynamoDBClickLogStore:
+    config = DynamoDBConfig(
+        table=table,
+        endpoint_url=settings.DYNAMODB_ENDPOINT_URL or None,
+        region=settings.AWS_DEFAULT_REGION,
+    )
+    table_create(dynamodb_client(config), table)
+    return DynamoDBClickLogStore(config)
+
+
+def _wait_stored(store: DynamoDBClickLogStore, visitors: list[Visitor]) -> None:
     """Until every accepted click is in the store (or STORE_WAIT_S is up)."""
-    store = get_clicklog_store()
     waiting = list(visitors)
     deadline = time.perf_counter() + STORE_WAIT_S
     while waiting and time.perf_counter() < deadline:
@@ -210,9 +228,8 @@ def _wait_stored(visitors: list[Visitor]) -> None:
             time.sleep(0.05)
 
 
-def _count(visitors: list[Visitor]) -> Count:
+def _count(store: DynamoDBClickLogStore, visitors: list[Visitor]) -> Count:
     """Lost and duplicated clicks, over every visitor's whole history."""
-    store = get_clicklog_store()
     lost = duplicated = 0
     for v in visitors:
         stored = Counter(str(e.event_id) for e in store.history(v.user_key))
@@ -223,7 +240,12 @@ def _count(visitors: list[Visitor]) -> Count:
     return Count(lost, duplicated)
 
 
-def _paced(visitors: list[Visitor], movie_ids: list[int], config: BenchConfig) -> Paced:
+def _paced(
+    store: DynamoDBClickLogStore,
+    visitors: list[Visitor],
+    movie_ids: list[int],
+    config: BenchConfig,
+) -> Paced:
     """Clicks at a fixed rate, each timed from its 201 to the history."""
     accepted: dict[str, float] = {}  # event_id -> time of its 201
     seen: dict[str, float] = {}  # event_id -> first poll that found it
@@ -246,7 +268,6 @@ def _paced(visitors: list[Visitor], movie_ids: list[int], config: BenchConfig) -
                 accepted[visitor.event_ids[-1]] = time.perf_counter()
 
     def poller() -> None:
-        store = get_clicklog_store()
         newest = dict.fromkeys((v.user_key for v in visitors), 0)
         deadline = None
         while posting.is_set() or len(seen.keys() & accepted.keys()) < len(accepted):
@@ -271,10 +292,12 @@ def _paced(visitors: list[Visitor], movie_ids: list[int], config: BenchConfig) -
     posting.clear()
     watch.join()
     e2e = [(seen[i] - t) * 1000 for i, t in accepted.items() if i in seen]
-    return Paced(len(accepted), seconds, e2e, _count(visitors))
+    return Paced(len(accepted), seconds, e2e, _count(store, visitors))
 
 
-def _items_since(store: Any, user_key: str, ts: int) -> list[dict[str, Any]]:
+def _items_since(
+    store: DynamoDBClickLogStore, user_key: str, ts: int
+) -> list[dict[str, Any]]:
     """The visitor's stored events from `ts` on: a small read, unlike the whole
     history, so that polling does not slow the DynamoDB it measures."""
     response = store.client.query(
