@@ -4,16 +4,21 @@ outbox -> Kafka -> consume_clicks -> DynamoDB, in clicks per second.
     DJANGO_ENV_FILE=.env.stack python -m benchmarks.click_pipeline --clicks 1000
 
 (`make bench-clicks` starts the local servers and runs this.) It starts gunicorn and
-a `consume_clicks` process with a topic and consumer group of the run's own, posts
-clicks over HTTP from client threads (each visitor with its own session and CSRF
-cookie), and waits until every click is in the DynamoDB click log.
+a `consume_clicks` process with a topic and consumer group of the run's own, then:
+
+1. burst: posts `--clicks` clicks as fast as `--client-threads` clients can (each
+   visitor with its own session and CSRF cookie, keep-alive), and waits until every
+   click is in the DynamoDB click log: clicks accepted per second over HTTP, clicks
+   stored per second end to end (first POST to last click stored), lost (accepted,
+   never stored) and duplicated (stored more than once, or never accepted);
+2. paced: `--paced-rate` clicks per second for `--paced-seconds`, each click's time
+   from its 201 to its first appearance in the visitor's history (the store read
+   the pages make, polled every `--poll-ms`): p50 / p95 / max, lost, duplicated.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import statistics
 import subprocess
@@ -21,13 +26,14 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
-from urllib.parse import urlsplit
+from typing import Any
 
 import django
 
+from benchmarks.http_visitor import Visitor
 from benchmarks.servers import ROOT, gunicorn, stop
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
@@ -35,8 +41,19 @@ django.setup()
 
 from django.conf import settings  # noqa: E402  (needs django.setup())
 
-from movie.clicklog import get_clicklog_store  # noqa: E402
+from movie.clicklog.dynamodb import (  # noqa: E402
+    DynamoDBClickLogStore,
+    DynamoDBConfig,
+    dynamodb_client,
+    table_create,
+)
 from movie.models import Movie  # noqa: E402
+
+# How long the benchmark waits for the last clicks to be stored.
+STORE_WAIT_S = 600.0
+# The paced poll reads a visitor's events from this long before the newest one
+# it has seen (a visitor's events are stored in order, a batch at a time).
+POLL_OVERLAP_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,23 @@ class BenchConfig:
     web_workers: int
     web_threads: int
     consumer_workers: int
+    paced_rate: float
+    paced_seconds: float
+    poll_ms: float
+
+
+@dataclass(frozen=True)
+class Count:
+    lost: int  # accepted (201), not in the store
+    duplicated: int  # stored more than once, or stored and never accepted
+
+
+@dataclass(frozen=True)
+class Paced:
+    sent: int
+    seconds: float
+    e2e_ms: list[float]  # 201 -> first seen in the history, per click
+    count: Count
 
 
 @dataclass(frozen=True)
@@ -55,61 +89,42 @@ class BenchResult:
     http_seconds: float
     e2e_seconds: float
     latencies_ms: list[float]
+    burst: Count
+    paced: Paced
 
     def lines(self) -> list[str]:
-        c = self.config
+        c, paced = self.config, self.paced
         lat = sorted(self.latencies_ms)
-        p95 = lat[int(len(lat) * 0.95) - 1]
+        e2e = sorted(paced.e2e_ms) or [float("nan")]
         return [
             f"clicks={c.clicks} visitors={c.visitors} "
             f"client_threads={c.client_threads} "
             f"gunicorn={c.web_workers} workers x {c.web_threads} threads "
             f"consumer=1 process x {c.consumer_workers} store threads",
-            f"HTTP accepted: {c.clicks / self.http_seconds:.0f} clicks/s "
-            f"(POST p50 {statistics.median(lat):.1f} ms, p95 {p95:.1f} ms)",
-            f"end to end (HTTP -> DynamoDB, all stored): "
+            f"burst: HTTP accepted {c.clicks / self.http_seconds:.0f} clicks/s "
+            f"(POST p50 {statistics.median(lat):.1f} ms, "
+            f"p95 {_pct(lat, 0.95):.1f} ms)",
+            f"burst: stored end to end (HTTP -> DynamoDB) "
             f"{c.clicks / self.e2e_seconds:.0f} clicks/s "
-            f"({self.e2e_seconds:.1f} s for {c.clicks})",
+            f"({self.e2e_seconds:.1f} s for {c.clicks}); "
+            f"lost={self.burst.lost} duplicated={self.burst.duplicated}",
+            f"paced: {paced.sent} clicks at {paced.sent / paced.seconds:.0f}/s "
+            f"(asked {c.paced_rate:.0f}/s); accepted -> in the history: "
+            f"p50 {statistics.median(e2e):.0f} ms, p95 {_pct(e2e, 0.95):.0f} ms, "
+            f"max {e2e[-1]:.0f} ms (polled every {c.poll_ms:.0f} ms); "
+            f"lost={paced.count.lost} duplicated={paced.count.duplicated}",
         ]
 
 
-class Visitor:
-    def __init__(self, base: str) -> None:
-        address = urlsplit(base)
-        self.conn = http.client.HTTPConnection(
-            address.hostname, address.port, timeout=30
-        )
-        self.cookies: dict[str, str] = {}
-        self.request("GET", "/")  # the session and the CSRF cookie
-        self.user_key = self.request("GET", "/api/history?limit=1")[1]
-        self.event_ids: list[str] = []
+def _pct(ordered: list[float], q: float) -> float:
+    return ordered[max(int(len(ordered) * q) - 1, 0)]
 
-    def request(self, method: str, path: str, body: dict | None = None):
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
-        self.conn.request(method, path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        payload = response.read()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for key, morsel in SimpleCookie(header).items():
-                self.cookies[key] = morsel.value
-        return response.status, payload
 
-    def click(self, movie_id: int) -> float:
-        started = time.perf_counter()
-        status, payload = self.request(
-            "POST", "/api/events", {"movie_id": movie_id, "kind": "click"}
-        )
-        if status != 201:
-            raise RuntimeError(f"POST /api/events answered {status}: {payload[:200]}")
-        event = json.loads(payload)
-        self.user_key = event["user_key"]
-        self.event_ids.append(event["event_id"])
-        return (time.perf_counter() - started) * 1000
+def _click(visitor: Visitor, movie_id: int) -> float:
+    status, payload, ms = visitor.post_event({"movie_id": movie_id, "kind": "click"})
+    if status != 201:
+        raise RuntimeError(f"POST /api/events answered {status}: {payload[:200]!r}")
+    return ms
 
 
 def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> BenchResult:
@@ -122,22 +137,19 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
     if not movie_ids:
         raise RuntimeError("no movies: run manage.py import_movielens first")
     run = uuid.uuid4().hex[:8]
+    # A table of the run's own: moto reads a whole table for every query, so a
+    # table grown by earlier runs would slow every history read.
+    store = _store_make(f"bench-{run}")
     env = {
         **os.environ,
         "KAFKA_TOPIC": f"bench-{run}",
         "KAFKA_CONSUMER_GROUP": f"bench-{run}",
+        "DYNAMODB_TABLE": store.table,
         "LOG_LEVEL": "WARNING",
     }
+    command = [sys.executable, "manage.py", "consume_clicks", "--workers"]
     consumer = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "consume_clicks",
-            "--workers",
-            str(config.consumer_workers),
-        ],
-        cwd=ROOT,
-        env=env,
+        [*command, str(config.consumer_workers)], cwd=ROOT, env=env
     )
     try:
         with gunicorn(
@@ -149,9 +161,16 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
             latencies = _post_clicks(visitors, movie_ids, config)
             http_seconds = time.perf_counter() - started
             log(f"posted in {http_seconds:.1f} s; waiting for DynamoDB")
-            _wait_stored(visitors)
+            _wait_stored(store, visitors)
             e2e_seconds = time.perf_counter() - started
-        return BenchResult(config, http_seconds, e2e_seconds, latencies)
+            burst = _count(store, visitors)
+            log(f"paced: {config.paced_rate:.0f}/s for {config.paced_seconds:.0f} s")
+            # New visitors with short histories; a first click gives each its key.
+            fresh = [Visitor(base) for _ in range(config.visitors)]
+            for visitor in fresh:
+                _click(visitor, movie_ids[0])
+            paced = _paced(store, fresh, movie_ids, config)
+        return BenchResult(config, http_seconds, e2e_seconds, latencies, burst, paced)
     finally:
         stop(consumer)
 
@@ -167,7 +186,7 @@ def _post_clicks(
 
     def client(mine: list[Visitor], count: int) -> None:
         for i in range(count):
-            ms = mine[i % len(mine)].click(movie_ids[i % len(movie_ids)])
+            ms = _click(mine[i % len(mine)], movie_ids[i % len(movie_ids)])
             with lock:
                 latencies.append(ms)
 
@@ -187,23 +206,110 @@ def _post_clicks(
     return latencies
 
 
-def _wait_stored(visitors: list[Visitor]) -> None:
-    """Until every posted click is in the store; then check none is missing or extra."""
-    store = get_clicklog_store()
+def _store_make(table: str) -> DynamoDBClickLogStore:
+    config = DynamoDBConfig(
+        table=table,
+        endpoint_url=settings.DYNAMODB_ENDPOINT_URL or None,
+        region=settings.AWS_DEFAULT_REGION,
+    )
+    table_create(dynamodb_client(config), table)
+    return DynamoDBClickLogStore(config)
+
+
+def _wait_stored(store: DynamoDBClickLogStore, visitors: list[Visitor]) -> None:
+    """Until every accepted click is in the store (or STORE_WAIT_S is up)."""
     waiting = list(visitors)
-    deadline = time.perf_counter() + 600
-    while waiting:
-        if time.perf_counter() > deadline:
-            raise RuntimeError("not every click reached DynamoDB in 10 minutes")
+    deadline = time.perf_counter() + STORE_WAIT_S
+    while waiting and time.perf_counter() < deadline:
         waiting = [
             v for v in waiting if len(store.history(v.user_key)) < len(v.event_ids)
         ]
         if waiting:
             time.sleep(0.05)
+
+
+def _count(store: DynamoDBClickLogStore, visitors: list[Visitor]) -> Count:
+    """Lost and duplicated clicks, over every visitor's whole history."""
+    lost = duplicated = 0
     for v in visitors:
-        stored = {str(e.event_id) for e in store.history(v.user_key)}
-        if stored != set(v.event_ids):
-            raise RuntimeError(f"{v.user_key}: stored events differ from posted")
+        stored = Counter(str(e.event_id) for e in store.history(v.user_key))
+        accepted = set(v.event_ids)
+        lost += len(accepted - set(stored))
+        duplicated += sum(n - 1 for n in stored.values())
+        duplicated += len(set(stored) - accepted)
+    return Count(lost, duplicated)
+
+
+def _paced(
+    store: DynamoDBClickLogStore,
+    visitors: list[Visitor],
+    movie_ids: list[int],
+    config: BenchConfig,
+) -> Paced:
+    """Clicks at a fixed rate, each timed from its 201 to the history."""
+    accepted: dict[str, float] = {}  # event_id -> time of its 201
+    seen: dict[str, float] = {}  # event_id -> first poll that found it
+    lock = threading.Lock()
+    posting = threading.Event()
+    posting.set()
+    total = int(config.paced_rate * config.paced_seconds)
+    threads = config.client_threads
+    started = time.perf_counter()
+
+    def client(index: int) -> None:
+        mine = visitors[index::threads]
+        for k, n in enumerate(range(index, total, threads)):
+            delay = started + n / config.paced_rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            visitor = mine[k % len(mine)]
+            _click(visitor, movie_ids[n % len(movie_ids)])
+            with lock:
+                accepted[visitor.event_ids[-1]] = time.perf_counter()
+
+    def poller() -> None:
+        newest = dict.fromkeys((v.user_key for v in visitors), 0)
+        deadline = None
+        while posting.is_set() or len(seen.keys() & accepted.keys()) < len(accepted):
+            for user_key, ts in newest.items():
+                for item in _items_since(store, user_key, ts - POLL_OVERLAP_MS):
+                    seen.setdefault(item["event_id"]["S"], time.perf_counter())
+                    newest[user_key] = max(newest[user_key], int(item["ts"]["N"]))
+            time.sleep(config.poll_ms / 1000)
+            if not posting.is_set():
+                deadline = deadline or time.perf_counter() + STORE_WAIT_S
+                if time.perf_counter() > deadline:
+                    return  # what is still missing is lost (see _count)
+
+    watch = threading.Thread(target=poller)
+    watch.start()
+    clients = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    seconds = time.perf_counter() - started
+    posting.clear()
+    watch.join()
+    e2e = [(seen[i] - t) * 1000 for i, t in accepted.items() if i in seen]
+    return Paced(len(accepted), seconds, e2e, _count(store, visitors))
+
+
+def _items_since(
+    store: DynamoDBClickLogStore, user_key: str, ts: int
+) -> list[dict[str, Any]]:
+    """The visitor's stored events from `ts` on: a small read, unlike the whole
+    history, so that polling does not slow the DynamoDB it measures."""
+    response = store.client.query(
+        TableName=store.table,
+        KeyConditionExpression="user_key = :u AND sk >= :since",
+        ExpressionAttributeValues={
+            ":u": {"S": user_key},
+            ":since": {"S": f"{max(ts, 0):016d}"},
+        },
+        ConsistentRead=True,
+    )
+    return response.get("Items", [])
 
 
 def main() -> None:
@@ -214,6 +320,9 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--consumer-workers", type=int, default=4)
+    parser.add_argument("--paced-rate", type=float, default=100.0)
+    parser.add_argument("--paced-seconds", type=float, default=10.0)
+    parser.add_argument("--poll-ms", type=float, default=50.0)
     args = parser.parse_args()
     config = BenchConfig(**vars(args))
     try:
@@ -222,6 +331,8 @@ def main() -> None:
         sys.exit(f"click pipeline benchmark: {exc}")
     for line in result.lines():
         print(line)
+    counts = (result.burst, result.paced.count)
+    sys.exit(1 if any(c.lost or c.duplicated for c in counts) else 0)
 
 
 if __name__ == "__main__":

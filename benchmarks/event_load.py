@@ -2,8 +2,9 @@
 
 Each visitor gets its CSRF token from `GET /api/csrf`, posts `--events` clicks and
 ratings to `POST /api/events` with event ids of its own, then reads its history
-back. Printed: errors (any answer but 201), events missing from the history,
-events duplicated in it (expected: 0/0/0).
+back. Printed: the events accepted per second over HTTP (201 answers, from the
+first POST to the last; POST p50/p95), errors (any answer but 201), events missing
+from the history, events duplicated in it (expected: 0/0/0).
 
     python -m benchmarks.event_load --serve            # gunicorn on the default DB
     python -m benchmarks.event_load --url http://127.0.0.1:8000
@@ -14,14 +15,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
+from benchmarks.http_visitor import Visitor
 from benchmarks.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,8 @@ class VisitorResult:
     sent: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    posting_s: tuple[float, float] = (0.0, 0.0)  # first POST sent, last answered
 
 
 @dataclass(frozen=True)
@@ -42,41 +46,52 @@ class LoadReport:
     missing: int
     duplicated: int
     first_errors: list[str]
+    accepted: int
+    seconds: float
+    latencies_ms: list[float]
 
     def lines(self) -> list[str]:
+        lat = sorted(self.latencies_ms) or [0.0]
         return [
-            f"visitors={self.visitors} events_per_visitor={self.events} "
-            f"posted={self.visitors * self.events}",
+            f"visitors={self.visitors} (one client thread each) "
+            f"events_per_visitor={self.events} posted={self.visitors * self.events}",
+            f"HTTP accepted: {self.accepted / self.seconds:.0f} events/s "
+            f"({self.accepted} in {self.seconds:.2f} s; POST p50 "
+            f"{lat[len(lat) // 2]:.1f} ms, p95 {lat[int(len(lat) * 0.95)]:.1f} ms)",
             f"errors={self.errors} missing={self.missing} duplicated={self.duplicated}",
             *(f"  {e}" for e in self.first_errors),
         ]
 
 
-def _visitor(base_url: str, movie_ids: list[int], events: int, n: int):
+def _visitor(
+    base_url: str,
+    movie_ids: list[int],
+    events: int,
+    n: int,
+    ready: threading.Barrier,
+) -> VisitorResult:
     result = VisitorResult()
-    with requests.Session() as http:
-        token = http.get(f"{base_url}/api/csrf", timeout=30).json()["csrfToken"]
-        headers = {"X-CSRFToken": token, "Referer": f"{base_url}/"}
-        for i in range(events):
-            event_id = str(uuid.uuid4())
-            movie_id = movie_ids[(n * 7 + i) % len(movie_ids)]
-            body = {"movie_id": movie_id, "kind": "click", "event_id": event_id}
-            if i % 5 == 4:
-                body.update(kind="rating", rating=0.5 + (i % 10) / 2)
-            try:
-                answer = http.post(
-                    f"{base_url}/api/events", json=body, headers=headers, timeout=60
-                )
-            except requests.RequestException as exc:
-                result.errors.append(f"visitor {n} event {i}: {exc!r}")
-                continue
-            if answer.status_code == 201:
-                result.sent.append(event_id)
-            else:
-                text = answer.text[:200]
-                result.errors.append(f"visitor {n}: {answer.status_code} {text}")
-        history = http.get(f"{base_url}/api/history", timeout=60).json()
-        result.stored = [e["event_id"] for e in history["events"]]
+    visitor = Visitor(base_url)
+    ready.wait()  # every visitor starts posting at once
+    first = time.perf_counter()
+    for i in range(events):
+        event_id = str(uuid.uuid4())
+        movie_id = movie_ids[(n * 7 + i) % len(movie_ids)]
+        body = {"movie_id": movie_id, "kind": "click", "event_id": event_id}
+        if i % 5 == 4:
+            body.update(kind="rating", rating=0.5 + (i % 10) / 2)
+        try:
+            status, payload, ms = visitor.post_event(body)
+        except OSError as exc:
+            result.errors.append(f"visitor {n} event {i}: {exc!r}")
+            continue
+        result.latencies_ms.append(ms)
+        if status == 201:
+            result.sent.append(event_id)
+        else:
+            result.errors.append(f"visitor {n}: {status} {payload[:200]!r}")
+    result.posting_s = (first, time.perf_counter())
+    result.stored = visitor.history_ids()
     return result
 
 
@@ -84,10 +99,12 @@ def run_load(
     base_url: str, *, visitors: int, events: int, movie_ids: list[int]
 ) -> LoadReport:
     """All visitors at once, each in its own thread and session."""
+    ready = threading.Barrier(visitors)
     with ThreadPoolExecutor(max_workers=visitors) as pool:
         results = list(
             pool.map(
-                lambda n: _visitor(base_url, movie_ids, events, n), range(visitors)
+                lambda n: _visitor(base_url, movie_ids, events, n, ready),
+                range(visitors),
             )
         )
     errors = [e for r in results for e in r.errors]
@@ -97,7 +114,20 @@ def run_load(
         + len(set(r.stored) - set(r.sent))
         for r in results
     )
-    return LoadReport(visitors, events, len(errors), missing, duplicated, errors[:5])
+    seconds = max(r.posting_s[1] for r in results) - min(
+        r.posting_s[0] for r in results
+    )
+    return LoadReport(
+        visitors,
+        events,
+        len(errors),
+        missing,
+        duplicated,
+        errors[:5],
+        accepted=sum(len(r.sent) for r in results),
+        seconds=seconds,
+        latencies_ms=[ms for r in results for ms in r.latencies_ms],
+    )
 
 
 def main() -> int:

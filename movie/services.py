@@ -88,12 +88,27 @@ def record_event(
     if event_id is None:
         get_event_bus().publish(event)
         return Recorded(event, created=True)
+    return _record_with_client_id(event)
+
+
+def _record_with_client_id(event: Event) -> Recorded:
+    """Publish an event whose id the client chose, unless that id is stored."""
     store = get_clicklog_store()
+    bus = get_event_bus()
+    user_key, event_id = event.user_key, event.event_id
+    if bus.stores_on_publish:
+        # The bus is the store: its one insert tells whether the id was free.
+        if bus.publish_new(event):
+            return Recorded(event, created=True)
+        stored = store.get(user_key, event_id)
+        if stored is None or not _same_content(stored, event):
+            raise EventIdConflict(event_id)
+        return Recorded(stored, created=False)
     stored = store.get(user_key, event_id)
     if stored is None and store.holds_elsewhere(user_key, event_id):
         raise EventIdConflict(event_id)
     if stored is None:
-        get_event_bus().publish(event)
+        bus.publish(event)
         # A synchronous bus has stored it by now, unless a racing writer won.
         stored = store.get(user_key, event_id)
         if stored is None:

@@ -18,6 +18,9 @@ class ClickLogStore(abc.ABC):
     they never appear in `history`, `get`, `user_keys` or `events_scan`.
     """
 
+    # The most messages the consumer hands to one `apply_batch`.
+    batch_limit = 100
+
     @abc.abstractmethod
     def add(self, event: Event) -> bool:
         """Store a click or rating event; False if its event_id was already stored."""
@@ -73,6 +76,16 @@ class ClickLogStore(abc.ABC):
                 moved += 1
             self.delete(from_key, event.event_id)
         return moved
+
+    def apply_batch(self, messages: list[Message]) -> None:
+        """Store clicks, ratings and impressions as they arrive from the bus (no
+        deletes); replays are harmless. Raises if a write failed; some may be
+        stored then, and writing them again is harmless."""
+        for message in messages:
+            if message.kind == IMPRESSION:
+                self.add_impression(message)
+            else:
+                self.add(message)
 
     def apply(self, event: Message) -> None:
         """Carry out an event as it arrives from the bus; replays are harmless."""

@@ -6,12 +6,28 @@ Table layout (created by `manage.py dynamodb_setup`):
 - local secondary index `by_event_id` (sort key `event_id`): finds one of the
   visitor's events by id without knowing its ts, still inside their partition.
 
-Idempotency: `add` is a PutItem conditional on `attribute_not_exists(sk)`. A replay
-from the bus carries the same event_id and the same ts, hence the same key, so the
-condition rejects it atomically. An event_id sent again with a different ts (a
-client retrying `POST /api/events` with its own event_id gets a new ts) is caught
-by a strongly consistent read of the index just before the write; only two such
-writes racing each other could both pass, which a single client's retry does not.
+- an id marker per stored click or rating: partition `id#<user_key>`, sort key the
+  event_id, no other attribute, written and deleted with its event.
+
+Each event stored once, without a read per event:
+- A replay from the bus carries the same event_id and ts, hence the same key: a
+  put of it overwrites the stored item with the same content, still one item.
+- An event_id sent again with another ts (a client retrying `POST /api/events`
+  with its own event_id while the first copy is still on its way gets a new ts)
+  would be a second item; the id marker catches it. `add` reads the event_id
+  index first. `apply_batch` (the consumer) reads the markers of a whole batch
+  in one BatchGetItem, drops the events already marked (and repeats inside the
+  batch), and writes the rest with their markers in BatchWriteItems of 25.
+  Both copies carry the visitor's key, so they are on one Kafka partition, in
+  order, and whichever consumer reads the second copy has read the first one
+  before it: in the same batch (dropped as a repeat), in an earlier batch of
+  its own (written, marker included, before this batch is read), or before the
+  group's committed offset (written before that commit). So the first copy's
+  marker is always written before the second copy's marker is read.
+- Impressions get no marker: their ts is set once, on the server, so every
+  copy has the same key.
+DynamoDB transactions would give the same guarantee, but moto_server copies the
+whole table for every item of a transaction.
 """
 
 from __future__ import annotations
@@ -27,15 +43,20 @@ from django.core.exceptions import ImproperlyConfigured
 
 from movie.clicklog.base import ClickLogStore
 from movie.events import IMPRESSION, Event
-from movie.impressions import Impression
+from movie.impressions import Impression, Message
 
 EVENT_ID_INDEX = "by_event_id"
 TS_DIGITS = 16
 # Impressions live in partitions of their own, "impression#<user_key>", so a
 # visitor's history query never reads them. Visitor keys never contain "#".
 IMPRESSION_PREFIX = "impression#"
+# Partitions of the id markers, "id#<user_key>" (sort key: the event_id).
+MARKER_PREFIX = "id#"
 # Segments of the parallel scan that reads the whole table for training.
 SCAN_SEGMENTS = 4
+# DynamoDB's limits: items per BatchWriteItem, keys per BatchGetItem.
+WRITE_BATCH = 25
+READ_BATCH = 100
 
 
 def sort_key(ts: int, event_id: uuid.UUID) -> str:
@@ -138,6 +159,14 @@ def _to_item(event: Event) -> dict[str, Any]:
     return item
 
 
+def _marker_key(user_key: str, event_id: uuid.UUID) -> dict[str, Any]:
+    return {"user_key": {"S": MARKER_PREFIX + user_key}, "sk": {"S": str(event_id)}}
+
+
+def _put(item: dict[str, Any]) -> dict[str, Any]:
+    return {"PutRequest": {"Item": item}}
+
+
 def _to_event(item: dict[str, Any]) -> Event:
     rating = item.get("rating")
     return Event(
@@ -179,6 +208,7 @@ def _to_impression(item: dict[str, Any]) -> Impression:
 class DynamoDBClickLogStore(ClickLogStore):
     # Items per query page; a visitor's history is read page after page.
     page_size = 1000
+    batch_limit = READ_BATCH  # one read of the id markers per batch
 
     def __init__(self, config: DynamoDBConfig | None = None) -> None:
         self.config = config or DynamoDBConfig.from_settings()
@@ -190,7 +220,47 @@ class DynamoDBClickLogStore(ClickLogStore):
             raise ValueError("a delete event is applied, not stored")
         if self._sort_key_of(event.user_key, event.event_id) is not None:
             return False
-        return self._put_new(_to_item(event))
+        marker = _marker_key(event.user_key, event.event_id)
+        self._batch_requests([_put(_to_item(event)), _put(marker)])
+        return True
+
+    def apply_batch(self, messages: list[Message]) -> None:
+        new: dict[uuid.UUID, Message] = {}
+        for message in messages:
+            if message.kind == "delete":
+                raise ValueError("a delete event is applied, not stored")
+            new.setdefault(message.event_id, message)  # a repeat: the first copy
+        events = [m for m in new.values() if isinstance(m, Event)]
+        for marked in self._marked([(e.user_key, e.event_id) for e in events]):
+            del new[marked]
+        requests = []
+        for message in new.values():
+            if isinstance(message, Impression):
+                requests.append(_put(_impression_item(message)))
+            else:
+                requests.append(_put(_to_item(message)))
+                requests.append(_put(_marker_key(message.user_key, message.event_id)))
+        self._batch_requests(requests)
+
+    def _marked(self, keys: list[tuple[str, uuid.UUID]]) -> set[uuid.UUID]:
+        """The event ids among `keys` (user_key, event_id) that have an id marker
+        (strongly consistent reads, READ_BATCH keys per request)."""
+        marked: set[uuid.UUID] = set()
+        for start in range(0, len(keys), READ_BATCH):
+            chunk = keys[start : start + READ_BATCH]
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [_marker_key(u, e) for u, e in chunk],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    marked.add(uuid.UUID(item["sk"]["S"]))
+                # Throttled keys come back unprocessed; botocore already backed off.
+                request = response.get("UnprocessedKeys") or {}
+        return marked
 
     def history(self, user_key: str, limit: int | None = None) -> list[Event]:
         items = self._query(user_key, newest_first=True, limit=limit)
@@ -211,21 +281,16 @@ class DynamoDBClickLogStore(ClickLogStore):
         sk = self._sort_key_of(user_key, event_id)
         if sk is None:
             return False
-        old = self.client.delete_item(
-            TableName=self.table,
-            Key={"user_key": {"S": user_key}, "sk": {"S": sk}},
-            ReturnValues="ALL_OLD",
-        )
-        return "Attributes" in old
+        self._batch_delete([(sk, str(event_id))], user_key)
+        return True
 
     def delete_all(self, user_key: str, up_to_ts: int | None = None) -> int:
         below = None if up_to_ts is None else f"{up_to_ts + 1:0{TS_DIGITS}d}"
         keys = [
-            {"user_key": item["user_key"], "sk": item["sk"]}
+            (item["sk"]["S"], item["event_id"]["S"])
             for item in self._query(user_key, below=below, keys_only=True)
         ]
-        for start in range(0, len(keys), 25):
-            self._batch_delete(keys[start : start + 25])
+        self._batch_delete(keys, user_key)
         return len(keys)
 
     def user_keys(self, prefix: str = "") -> set[str]:
@@ -234,8 +299,13 @@ class DynamoDBClickLogStore(ClickLogStore):
             "ProjectionExpression": "user_key",
             "ConsistentRead": True,
         }
-        params["FilterExpression"] = "NOT begins_with(user_key, :i)"
-        params["ExpressionAttributeValues"] = {":i": {"S": IMPRESSION_PREFIX}}
+        params["FilterExpression"] = (
+            "NOT begins_with(user_key, :i) AND NOT begins_with(user_key, :m)"
+        )
+        params["ExpressionAttributeValues"] = {
+            ":i": {"S": IMPRESSION_PREFIX},
+            ":m": {"S": MARKER_PREFIX},
+        }
         if prefix:
             params["FilterExpression"] += " AND begins_with(user_key, :p)"
             params["ExpressionAttributeValues"][":p"] = {"S": prefix}
@@ -279,7 +349,10 @@ class DynamoDBClickLogStore(ClickLogStore):
                 "TableName": self.table,
                 "Segment": number,
                 "TotalSegments": SCAN_SEGMENTS,
-                "FilterExpression": f"#kind {kind_test} :imp",
+                # Id markers have no kind.
+                "FilterExpression": (
+                    f"attribute_exists(#kind) AND #kind {kind_test} :imp"
+                ),
                 "ExpressionAttributeNames": {"#kind": "kind"},
                 "ExpressionAttributeValues": {":imp": {"S": IMPRESSION}},
                 "ConsistentRead": True,
@@ -293,12 +366,23 @@ class DynamoDBClickLogStore(ClickLogStore):
             for items in pool.map(segment, range(SCAN_SEGMENTS)):
                 yield from items
 
-    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
-        requests = {self.table: [{"DeleteRequest": {"Key": k}} for k in keys]}
-        while requests:
-            response = self.client.batch_write_item(RequestItems=requests)
-            # Throttled parts come back unprocessed; botocore already backed off.
-            requests = response.get("UnprocessedItems") or {}
+    def _batch_delete(self, keys: list[tuple[str, str]], user_key: str) -> None:
+        """Delete the visitor's events (sk, event_id) and their id markers."""
+        requests = []
+        for sk, event_id in keys:
+            event_key = {"user_key": {"S": user_key}, "sk": {"S": sk}}
+            marker = _marker_key(user_key, uuid.UUID(event_id))
+            requests += [{"DeleteRequest": {"Key": k}} for k in (event_key, marker)]
+        self._batch_requests(requests)
+
+    def _batch_requests(self, requests: list[dict[str, Any]]) -> None:
+        """BatchWriteItem, WRITE_BATCH requests at a time, until all are done."""
+        for start in range(0, len(requests), WRITE_BATCH):
+            pending = {self.table: requests[start : start + WRITE_BATCH]}
+            while pending:
+                response = self.client.batch_write_item(RequestItems=pending)
+                # Throttled parts come back unprocessed; botocore already backed off.
+                pending = response.get("UnprocessedItems") or {}
 
     def _sort_key_of(self, user_key: str, event_id: uuid.UUID) -> str | None:
         response = self.client.query(
@@ -337,7 +421,7 @@ class DynamoDBClickLogStore(ClickLogStore):
             "ConsistentRead": True,
         }
         if keys_only:
-            params["ProjectionExpression"] = "user_key, sk"
+            params["ProjectionExpression"] = "user_key, sk, event_id"
         remaining = limit
         while True:
             params["Limit"] = self.page_size

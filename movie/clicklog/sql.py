@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from movie.clicklog.base import ClickLogStore
 from movie.events import Event
@@ -35,13 +35,22 @@ def _to_impression(row: ImpressionEvent) -> Impression:
 
 
 def _insert_once(model: type, event_id: uuid.UUID, **fields: object) -> bool:
-    """Insert the row unless its event_id is stored; False if it was."""
+    """Insert the row unless its event_id is stored; False if it was.
+
+    One INSERT, which the primary key refuses atomically for a stored event_id
+    (no read first, no transaction of its own). Inside the caller's transaction it
+    gets a savepoint, so a refused insert does not break that transaction.
+    """
+    row = model(event_id=event_id, **fields)
     try:
-        with transaction.atomic():
-            _, created = model.objects.get_or_create(event_id=event_id, defaults=fields)
-    except IntegrityError:  # a concurrent writer stored the same event id
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
+            row.save(force_insert=True)
+    except IntegrityError:
         return False
-    return created
+    return True
 
 
 class SqlClickLogStore(ClickLogStore):

@@ -3,6 +3,11 @@
 Offsets are committed only after the store accepted every event before them, so a
 crash replays the uncommitted events; the store keeps one event per event_id, so a
 replay stores nothing twice (at-least-once delivery, exactly-once effect).
+
+Clicks, ratings and impressions are written in batches of many visitors
+(`ClickLogStore.apply_batch`: on DynamoDB one read and a few batch writes for up to
+100 events); a visitor with a delete in the poll has its events applied in order,
+the delete on its own, after everything before it and before everything after it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from movie.eventbus.kafka import KafkaConfig, event_decode, kafka_module
 from movie.events import Event, EventError
 
 logger = logging.getLogger(__name__)
+
+# A record as the consumer applies it: (topic partition, offset, event).
+Item = tuple[Any, int, Event]
 
 
 @dataclass(frozen=True)
@@ -148,13 +156,14 @@ def _apply_batch(
     stop: threading.Event,
     pool: ThreadPoolExecutor | None,
 ) -> bool:
-    """Apply a poll's records, each visitor's in order, visitors in parallel.
+    """Apply a poll's records: in store batches of many visitors at once, except
+    for visitors with a delete in the poll, whose events are applied in order.
 
-    Where a write fails (or a stop comes) the partition is sought back to the
+    Where a write fails (or a stop comes) each partition is sought back to its
     first unapplied record, so it and everything after it is read again; what was
     already applied after it replays harmlessly. Returns False after a failure.
     """
-    by_visitor: dict[str, list[tuple[Any, int, Event]]] = defaultdict(list)
+    by_visitor: dict[str, list[Item]] = defaultdict(list)
     for tp, records in batch.items():
         for record in records:
             try:
@@ -170,40 +179,79 @@ def _apply_batch(
                 )
                 continue
             by_visitor[event.user_key].append((tp, record.offset, event))
-
+    units = _units(by_visitor, store.batch_limit)
     stats_lock = threading.Lock()
 
-    def apply_in_order(items: list[tuple[Any, int, Event]]) -> tuple[int, Any]:
-        """Apply one visitor's events; (count applied, (tp, offset) not applied)."""
-        for done, (tp, offset, event) in enumerate(items):
+    def apply_unit(items: list[Item]) -> tuple[int, list[Item]]:
+        """Apply items in order; (count applied, the items not applied)."""
+        done = 0
+        for run in _runs(items, store.batch_limit):
+            tp, offset, event = run[0]
             if stop.is_set():
-                return done, (tp, offset)
+                return done, items[done:]
             try:
-                store.apply(event)
+                if event.kind == "delete":
+                    store.apply(event)
+                else:
+                    store.apply_batch([e for _, _, e in run])
             except Exception:
                 with stats_lock:
                     stats.store_errors += 1
                 logger.exception(
-                    "store write failed for event %s at %s[%d]@%d; will retry",
+                    "store write failed for %d event(s) from %s at %s[%d]@%d; "
+                    "will retry",
+                    len(run),
                     event.event_id,
                     tp.topic,
                     tp.partition,
                     offset,
                 )
-                return done, (tp, offset)
-        return len(items), None
+                return done, items[done:]
+            done += len(run)
+        return done, []
 
-    groups = list(by_visitor.values())
-    if pool is None or len(groups) < 2:
-        results = [apply_in_order(items) for items in groups]
+    if pool is None or len(units) < 2:
+        results = [apply_unit(items) for items in units]
     else:
-        results = list(pool.map(apply_in_order, groups))
+        results = list(pool.map(apply_unit, units))
     first_unapplied: dict[Any, int] = {}
     for applied, unapplied in results:
         stats.processed += applied
-        if unapplied is not None:
-            tp, offset = unapplied
+        for tp, offset, _ in unapplied:
             first_unapplied[tp] = min(offset, first_unapplied.get(tp, offset))
     for tp, offset in first_unapplied.items():
         consumer.seek(tp, offset)
     return not first_unapplied or stop.is_set()
+
+
+def _units(by_visitor: dict[str, list[Item]], limit: int) -> list[list[Item]]:
+    """What the store threads apply: the events of visitors without a delete in
+    chunks of `limit` (many visitors each: few store requests even when every
+    visitor has one event), and each visitor with a delete on its own, in order."""
+    ordered, writes = [], []
+    for items in by_visitor.values():
+        if any(event.kind == "delete" for _, _, event in items):
+            ordered.append(items)
+        else:
+            writes.extend(items)
+    chunks = [writes[start : start + limit] for start in range(0, len(writes), limit)]
+    return chunks + ordered
+
+
+def _runs(items: list[Item], limit: int) -> list[list[Item]]:
+    """A visitor's (tp, offset, event) items in order, cut into runs for the store:
+    each delete alone, the writes between deletes in runs of at most `limit`."""
+    runs: list[list[Item]] = []
+    for item in items:
+        event = item[2]
+        last = runs[-1] if runs else None
+        if (
+            event.kind != "delete"
+            and last is not None
+            and last[0][2].kind != "delete"
+            and len(last) < limit
+        ):
+            last.append(item)
+        else:
+            runs.append([item])
+    return runs

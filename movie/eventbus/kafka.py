@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,12 @@ logger = logging.getLogger(__name__)
 # How long one publish may block the request when the broker is slow or down; the
 # outbox keeps the event if it runs out.
 SEND_TIMEOUT_S = 5.0
+# How long the producer keeps trying to deliver an event handed to `send` before
+# it reports the failure (the outbox row stays and the relay sends it again).
+DELIVERY_TIMEOUT_S = 10.0
+# How long the producer waits to gather concurrent requests' events into one
+# produce request; the request itself never waits for it.
+LINGER_MS = 5
 
 
 class BrokerUnavailable(ConnectionError):
@@ -80,11 +87,17 @@ def event_decode(value: bytes | None) -> Message:
 
 
 class KafkaEventBus(EventBus):
-    """Publishes each event and waits for the broker's acknowledgement (acks=all).
+    """Events on a Kafka topic, acknowledged by the broker (acks=all).
+
+    `publish` waits for the acknowledgement (the outbox relay); `send` hands the
+    event to the producer and returns at once, and the producer's I/O thread
+    reports the acknowledgement or the failure later (the request path).
 
     The producer is made on first use and made again after a failed start, so a
     process that starts while the broker is down recovers once it is back.
     """
+
+    asynchronous = True
 
     def __init__(self, config: KafkaConfig | None = None) -> None:
         self.config = config or KafkaConfig.from_settings()
@@ -106,7 +119,8 @@ class KafkaEventBus(EventBus):
                         max_in_flight_requests_per_connection=1,
                         max_block_ms=int(SEND_TIMEOUT_S * 1000),
                         request_timeout_ms=int(SEND_TIMEOUT_S * 1000),
-                        linger_ms=0,
+                        delivery_timeout_ms=int(DELIVERY_TIMEOUT_S * 1000),
+                        linger_ms=LINGER_MS,
                         # Reconnect soon after a broker restart (default: up to 30 s).
                         reconnect_backoff_max_ms=2000,
                     )
@@ -122,12 +136,34 @@ class KafkaEventBus(EventBus):
         key, value = event_encode(event)
         try:
             future = self.producer().send(self.config.topic, key=key, value=value)
-            future.get(timeout=SEND_TIMEOUT_S + 1)
+            future.get(timeout=DELIVERY_TIMEOUT_S + 1)
         except kafka.errors.KafkaError as exc:
-            raise BrokerUnavailable(
-                f"publish to Kafka topic {self.config.topic!r} at "
-                f"{','.join(self.config.bootstrap_servers)} failed: {exc!r}"
-            ) from exc
+            raise self._unavailable(exc) from exc
+
+    def send(
+        self, event: Message, done: Callable[[BaseException | None], None]
+    ) -> None:
+        kafka = kafka_module()
+        key, value = event_encode(event)
+        try:
+            future = self.producer().send(self.config.topic, key=key, value=value)
+        except kafka.errors.KafkaError as exc:
+            done(self._unavailable(exc))
+            return
+        future.add_callback(lambda _metadata: done(None))
+        future.add_errback(lambda exc: done(self._unavailable(exc)))
+
+    def flush(self, timeout_s: float) -> None:
+        with self._lock:
+            producer = self._producer
+        if producer is not None:
+            producer.flush(timeout=timeout_s)
+
+    def _unavailable(self, exc: BaseException) -> BrokerUnavailable:
+        return BrokerUnavailable(
+            f"publish to Kafka topic {self.config.topic!r} at "
+            f"{','.join(self.config.bootstrap_servers)} failed: {exc!r}"
+        )
 
     def close(self) -> None:
         with self._lock:

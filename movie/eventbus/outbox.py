@@ -1,10 +1,13 @@
 """Transactional outbox in front of a bus: no click is lost while a server is down.
 
 `publish` writes the event into the `OutboxEvent` table of the Django database (in
-the caller's transaction), and after the commit hands it to the real bus and
-deletes the row. When the bus fails (broker or DynamoDB unreachable) the row stays,
-the page still answers, and `outbox_relay` (the `relay_outbox` command, and the
-next publish of the same visitor) delivers it later, oldest first.
+the caller's transaction), and after the commit hands it to the real bus; the row
+is deleted once the bus accepted it. An asynchronous bus (Kafka) is not waited
+for: the producer's acknowledgement comes later on its I/O thread, and one thread
+per process deletes the acknowledged rows in batches (`_Acks`). When the bus fails
+(broker or DynamoDB unreachable) the row stays, the page still answers, and
+`outbox_relay` (the `relay_outbox` command, and the next publish of the same
+visitor) delivers it later, oldest first.
 
 The guarantee: every event reaches the bus at least once (a crash between the
 bus's acknowledgement and the row's deletion sends it again); the store keeps one
@@ -13,12 +16,17 @@ event per event_id, so each event is stored once.
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from movie.eventbus.base import EventBus
 from movie.events import EventError
@@ -30,6 +38,12 @@ logger = logging.getLogger(__name__)
 # After a failed delivery, requests only write the outbox for this long and leave
 # delivery to the relay, so pages do not each wait for a dead server's timeout.
 PAUSE_AFTER_FAILURE_S = 5.0
+# A row this young may still be in an asynchronous bus's hands (handed to the
+# producer, not yet acknowledged or failed: the delivery timeout plus the delay of
+# the row's deletion); the relay leaves it alone unless it is marked as failed.
+IN_FLIGHT_S = 15.0
+# `last_error` of a row written while the bus was paused: never handed to the bus.
+NOT_SENT = "not sent: the bus failed moments before"
 
 
 class _Breaker:
@@ -60,43 +74,176 @@ class RelayResult:
     error: str = ""
 
 
+class _Acks:
+    """What an asynchronous bus reported about the rows handed to it, applied to
+    the outbox table by one thread per process: acknowledged rows deleted in
+    batches (one DELETE for whatever arrived meanwhile), failed rows marked so the
+    relay and the visitor's next event send them again. If this process dies
+    first, the rows stay and are sent again (at least once)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._queue: queue.Queue[tuple[int, BaseException | None]] = queue.Queue()
+
+    def put(self, row_id: int, error: BaseException | None) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child
+                self._pid = os.getpid()
+                self._queue = queue.Queue()
+                name = "outbox-acks"
+                threading.Thread(target=self._run, name=name, daemon=True).start()
+            self._queue.put((row_id, error))
+
+    def join(self) -> None:
+        """Until every report so far is applied (tests, benchmarks)."""
+        with self._lock:
+            pending = self._queue if self._pid == os.getpid() else None
+        if pending is not None:
+            pending.join()
+
+    def _run(self) -> None:
+        reports = self._queue
+        while True:
+            batch = [reports.get()]
+            while True:
+                try:
+                    batch.append(reports.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                close_old_connections()
+                _acks_apply(batch)
+            except Exception:
+                logger.exception("outbox: %d report(s) not applied", len(batch))
+                connection.close()
+            finally:
+                for _ in batch:
+                    reports.task_done()
+
+
+def _acks_apply(batch: list[tuple[int, BaseException | None]]) -> None:
+    sent = [row_id for row_id, error in batch if error is None]
+    if sent:
+        OutboxEvent.objects.filter(pk__in=sent).delete()
+    for row_id, error in batch:
+        if error is not None:
+            _mark_failed(row_id, error)
+
+
+def _mark_failed(row_id: int, error: BaseException) -> None:
+    """The row waits for the relay (and the visitor's next event)."""
+    OutboxEvent.objects.filter(pk=row_id).update(
+        attempts=F("attempts") + 1, last_error=repr(error)[:500]
+    )
+
+
+def _bus_failed(user_key: str, error: BaseException) -> None:
+    breaker.trip()
+    logger.warning(
+        "event bus unavailable, an event of %s kept in the outbox: %r",
+        user_key,
+        error,
+    )
+
+
+acks = _Acks()
+
+
+def _sent(row_id: int, user_key: str, error: BaseException | None) -> None:
+    """An asynchronous bus's report on one row (on the producer's I/O thread)."""
+    acks.put(row_id, error)
+    if error is None:
+        breaker.reset()
+    else:
+        _bus_failed(user_key, error)
+
+
 class OutboxEventBus(EventBus):
     def __init__(self, inner: EventBus) -> None:
         self.inner = inner
 
     def publish(self, event: Message) -> None:
-        OutboxEvent.objects.create(
-            event_id=event.event_id, user_key=event.user_key, payload=event.to_dict()
+        paused = breaker.open()
+        row = OutboxEvent.objects.create(
+            event_id=event.event_id,
+            user_key=event.user_key,
+            payload=event.to_dict(),
+            last_error=NOT_SENT if paused else "",
         )
-        transaction.on_commit(lambda: self._deliver(event.user_key), robust=True)
+        if not paused:
+            transaction.on_commit(lambda: self._deliver(row.pk, event), robust=True)
 
-    def _deliver(self, user_key: str) -> None:
+    def _deliver(self, row_id: int, event: Message) -> None:
         if breaker.open():
+            OutboxEvent.objects.filter(pk=row_id).update(last_error=NOT_SENT)
             return
-        result = outbox_relay(bus=self.inner, user_key=user_key)
+        if not _backlog(event.user_key, row_id):
+            # The common case: nothing of this visitor waits, so nothing can be
+            # overtaken. An asynchronous bus is not waited for; a synchronous one
+            # is, without a transaction around it (one insert, one delete).
+            if self.inner.asynchronous:
+                self.inner.send(event, lambda e: _sent(row_id, event.user_key, e))
+            else:
+                self._deliver_now(row_id, event)
+            return
+        result = outbox_relay(bus=self.inner, user_key=event.user_key)
         if result.error:
             breaker.trip()
             logger.warning(
                 "event bus unavailable, %d event(s) of %s kept in the outbox: %s",
                 result.pending,
-                user_key,
+                event.user_key,
                 result.error,
             )
         else:
             breaker.reset()
 
+    def _deliver_now(self, row_id: int, event: Message) -> None:
+        try:
+            self.inner.publish(event)
+        except Exception as exc:
+            _mark_failed(row_id, exc)
+            _bus_failed(event.user_key, exc)
+            return
+        OutboxEvent.objects.filter(pk=row_id).delete()
+        breaker.reset()
+
+
+def _settled(in_flight_s: float) -> Q:
+    """Rows no bus holds any more: marked as failed or never sent, or older than
+    the in-flight window."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=in_flight_s)
+    return ~Q(last_error="") | Q(created__lt=cutoff)
+
+
+def _backlog(user_key: str, row_id: int) -> bool:
+    """Older rows of the visitor that wait for the relay (one indexed read)."""
+    rows = OutboxEvent.objects.filter(user_key=user_key, pk__lt=row_id)
+    return rows.filter(_settled(IN_FLIGHT_S)).exists()
+
 
 def outbox_relay(
-    *, bus: EventBus, user_key: str | None = None, limit: int = 500
+    *,
+    bus: EventBus,
+    user_key: str | None = None,
+    limit: int = 500,
+    in_flight_s: float = 0.0,
 ) -> RelayResult:
     """Deliver undelivered outbox rows to `bus`, oldest first, deleting each one
-    once the bus accepted it; stop at the first failure so order is kept."""
+    once the bus accepted it; stop at the first failure so order is kept.
+
+    With `in_flight_s`, rows younger than that are left to the requests that
+    handed them to an asynchronous bus, unless marked as failed or never sent.
+    """
     locking = connection.features.has_select_for_update_skip_locked
     delivered = 0
     with transaction.atomic():
         rows = OutboxEvent.objects.order_by("id")
         if user_key is not None:
             rows = rows.filter(user_key=user_key)
+        if in_flight_s:
+            rows = rows.filter(_settled(in_flight_s))
         if locking:
             # Two relays never send the same row at once; each takes what is free.
             rows = rows.select_for_update(skip_locked=True)
@@ -127,10 +274,12 @@ def outbox_pending() -> int:
 def outbox_relay_loop(
     *, bus: EventBus, stop: threading.Event, interval_s: float, once: bool = False
 ) -> RelayResult:
-    """Relay passes until `stop` (or one pass with `once`); the summed result."""
+    """Relay passes until `stop` (or one pass with `once`); the summed result.
+    Rows an asynchronous bus may still hold (IN_FLIGHT_S) wait for a later pass."""
     delivered = 0
+    in_flight_s = IN_FLIGHT_S if bus.asynchronous else 0.0
     while True:
-        result = outbox_relay(bus=bus)
+        result = outbox_relay(bus=bus, in_flight_s=in_flight_s)
         delivered += result.delivered
         if result.delivered or result.error:
             logger.info(
@@ -144,3 +293,10 @@ def outbox_relay_loop(
         if not result.delivered or result.error:
             # Nothing to do, or the bus is down: wait; a full batch goes on at once.
             stop.wait(interval_s)
+
+
+def outbox_flush(*, bus: EventBus, timeout_s: float = 30.0) -> None:
+    """Wait until every event this process handed to `bus` was acknowledged or
+    failed, and its row deleted or marked (tests, benchmarks, shutdown)."""
+    bus.flush(timeout_s)
+    acks.join()

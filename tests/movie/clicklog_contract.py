@@ -42,6 +42,27 @@ class ClickLogContract:
         assert store.add(event) is False
         assert len(store.history("s:a")) == 1
 
+    def test_a_batch_stores_each_event_id_once(self, store):
+        """What the consumer writes: replays and an event_id sent again with a
+        new ts (a client's retry), inside one batch and across batches."""
+        first = click("s:a", 50, 1000)
+        retry = Event(
+            event_id=first.event_id, user_key="s:a", kind="click", movie_id=50, ts=2000
+        )
+        # More than one request's worth of reads and writes on DynamoDB.
+        others = [click("s:b", 1 + i, 3000 + i) for i in range(130)]
+        seen = shown("s:a", [50, 100], 1500)
+        batch = [first, retry, seen, *others, first, seen]
+        store.apply_batch(batch)
+        store.apply_batch([retry, first, seen, others[7]])
+        assert store.history("s:a") == [first]
+        assert store.history("s:b") == others[::-1]
+        assert store.impressions("s:a") == [seen]
+        later = click("s:a", 100, 4000)
+        store.apply_batch([later, retry])
+        assert store.add(retry) is False
+        assert store.history("s:a") == [later, first]
+
     def test_visitors_are_isolated(self, store):
         mine = click("s:a", 50, 1000)
         theirs = click("s:b", 100, 1000)

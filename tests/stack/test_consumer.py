@@ -26,19 +26,25 @@ def test_malformed_messages_are_counted_and_skipped(
 
 
 class FailingStore:
-    """Fails the first `failures` writes, as DynamoDB would while unreachable."""
+    """Fails the first `failures` writes, as DynamoDB would while unreachable;
+    writes of at most `batch_limit` events."""
 
-    def __init__(self, store, failures):
+    def __init__(self, store, failures, batch_limit=4):
         self.store, self.failures = store, failures
+        self.batch_limit = batch_limit
         self.lock = threading.Lock()
 
     def apply(self, event):
+        self.apply_batch([event])
+
+    def apply_batch(self, events):
         with self.lock:
             fail = self.failures > 0
             self.failures -= fail
         if fail:
             raise ConnectionError("DynamoDB unreachable")
-        self.store.apply(event)
+        for event in events:
+            self.store.apply(event)
 
 
 def test_a_failed_write_is_retried_and_nothing_is_skipped(
@@ -60,19 +66,19 @@ def test_stop_ends_the_loop_and_commits_what_was_stored(
         kafka_bus.publish(click("s:a", 50, i))
     stop = threading.Event()
 
-    class StopAfterFive:
-        seen = 0
+    class StopAfterOneBatch:
+        batch_limit = 2
 
-        def apply(self, event):
-            dynamodb_store.apply(event)
-            self.seen += 1
-            if self.seen == 5:
-                stop.set()
+        def apply_batch(self, events):
+            dynamodb_store.apply_batch(events)
+            stop.set()
 
     config = ConsumerConfig(kafka=kafka_config, session_timeout_ms=6000)
-    stats = clicks_consume(config=config, store=StopAfterFive(), stop=stop)
-    assert stats.processed == 5
-    # A new consumer in the group starts right after the five committed events.
+    stats = clicks_consume(config=config, store=StopAfterOneBatch(), stop=stop)
+    # The batches already being written when the stop came (one per store
+    # thread at most) are stored and committed; nothing after them.
+    assert 2 <= stats.processed <= 2 * config.workers
+    # A new consumer in the group starts right after the committed events.
     rest = consume_until_idle(kafka_config, dynamodb_store)
-    assert rest.processed == 15
+    assert rest.processed == 20 - stats.processed
     assert len(dynamodb_store.history("s:a")) == 20
