@@ -226,15 +226,23 @@ def _apply_batch(
 
 def _units(by_visitor: dict[str, list[Item]], limit: int) -> list[list[Item]]:
     """What the store threads apply: the events of visitors without a delete in
-    chunks of `limit` (many visitors each: few store requests even when every
-    visitor has one event), and each visitor with a delete on its own, in order."""
-    ordered, writes = [], []
+    chunks of about `limit` (many visitors each: few store requests even when
+    every visitor has one event), and each visitor with a delete on its own, in
+    order. A visitor's events are never split between two units: units run in
+    parallel, and two copies of one event_id in two units could both find no id
+    marker (the exactly-once argument in movie/clicklog/dynamodb.py needs the
+    first copy written before the second is read)."""
+    ordered, chunks, current = [], [], []
     for items in by_visitor.values():
         if any(event.kind == "delete" for _, _, event in items):
             ordered.append(items)
-        else:
-            writes.extend(items)
-    chunks = [writes[start : start + limit] for start in range(0, len(writes), limit)]
+            continue
+        if current and len(current) + len(items) > limit:
+            chunks.append(current)
+            current = []
+        current.extend(items)  # a visitor with more than `limit` stays whole
+    if current:
+        chunks.append(current)
     return chunks + ordered
 
 

@@ -1,0 +1,35 @@
+"""How the Kafka consumer cuts a poll into units that store threads apply in
+parallel (no broker needed: the cut is a pure function of the poll)."""
+
+from types import SimpleNamespace
+
+from movie.eventbus.consumer import _units
+
+
+def _items(user_key: str, n: int, kind: str = "click") -> list:
+    return [
+        (("clicks", 0), offset, SimpleNamespace(user_key=user_key, kind=kind))
+        for offset in range(n)
+    ]
+
+
+def test_a_visitors_events_stay_in_one_unit():
+    """Two copies of one event_id in two parallel units could both find no id
+    marker: a visitor is never split, even across the batch limit."""
+    by_visitor = {f"v:{i}": _items(f"v:{i}", 3) for i in range(30)}
+    by_visitor["v:big"] = _items("v:big", 250)
+    units = _units(by_visitor, limit=100)
+    owners = {}
+    for index, unit in enumerate(units):
+        for _, _, event in unit:
+            assert owners.setdefault(event.user_key, index) == index
+    assert sum(len(u) for u in units) == 30 * 3 + 250
+    assert all(len(u) <= 100 for u in units if len(u) != 250)
+
+
+def test_many_small_visitors_share_units_and_a_delete_gets_its_own():
+    by_visitor = {f"v:{i}": _items(f"v:{i}", 1) for i in range(250)}
+    by_visitor["v:del"] = _items("v:del", 2) + _items("v:del", 1, kind="delete")
+    units = _units(by_visitor, limit=100)
+    assert [len(u) for u in units] == [100, 100, 50, 3]
+    assert {e.user_key for _, _, e in units[-1]} == {"v:del"}
