@@ -101,11 +101,14 @@ class PosterCache:
         self._table: dict[int, PosterInputs] | None = None
         self._read_at = 0.0
         self._posters: dict[tuple[int, str], Poster] = {}
+        self._generation = 0  # bumped by `clear`: a read begun before is stale
+        self._refreshing = False
 
     def clear(self) -> None:
         with self._lock:
             self._table = None
             self._posters = {}
+            self._generation += 1
 
     def get(self, movie_id: int, language: str) -> Poster | None:
         """The poster, or None for a movie the table does not know."""
@@ -117,14 +120,41 @@ class PosterCache:
         return poster
 
     def _current_table(self) -> dict[int, PosterInputs]:
+        """The table; the first read blocks (there is nothing to answer from),
+        a stale one is read again by one request while the others go on with
+        the old table (a read is about 0.1 s for the catalogue)."""
         with self._lock:
-            age = time.monotonic() - self._read_at
-            if self._table is None or age > settings.CATALOGUE_CACHE_SECONDS:
-                movies = Movie.objects.prefetch_related("genres")
-                self._table = {m.pk: poster_inputs(m) for m in movies}
-                self._read_at = time.monotonic()
-                self._posters = {}
-            return self._table
+            if self._table is None:
+                self._install(_table_read())
+                return self._table
+            stale = time.monotonic() - self._read_at > settings.CATALOGUE_CACHE_SECONDS
+            if not stale or self._refreshing:
+                return self._table
+            self._refreshing, generation = True, self._generation
+        try:
+            table = _table_read()
+        finally:
+            with self._lock:
+                self._refreshing = False
+        with self._lock:
+            if generation == self._generation and self._table is not None:
+                self._install(table)
+            return self._table if self._table is not None else table
+
+    def _install(self, table: dict[int, PosterInputs]) -> None:
+        """Serve `table` (the lock held); posters of unchanged movies are kept."""
+        old = self._table or {}
+        self._posters = {
+            key: poster
+            for key, poster in self._posters.items()
+            if old.get(key[0]) == table.get(key[0])
+        }
+        self._table, self._read_at = table, time.monotonic()
+
+
+def _table_read() -> dict[int, PosterInputs]:
+    """Every movie's poster inputs: two queries."""
+    return {m.pk: poster_inputs(m) for m in Movie.objects.prefetch_related("genres")}
 
 
 POSTERS = PosterCache()

@@ -132,3 +132,18 @@ def test_what_pages_keep_of_the_catalogue_follows_a_save(visitor, catalogue):
     assert "Western</a>" in _genre_bar(home) and "Drama</a>" not in _genre_bar(home)
     html = home.content.decode()
     assert "Open Fargo Redux (1996)" in html and "Open Fargo (1996)" not in html
+
+
+def test_a_stale_poster_table_is_read_again_keeping_unchanged_posters(
+    catalogue, settings
+):
+    from movie.poster_cache import POSTERS
+
+    client = Client()
+    client.get("/movie/50/poster.svg")
+    client.get("/movie/100/poster.svg")
+    kept = POSTERS._posters[(50, "en")]
+    Movie.objects.filter(pk=100).update(title="Fargo Again")  # no signal
+    settings.CATALOGUE_CACHE_SECONDS = 0
+    assert b"Fargo Again" in client.get("/movie/100/poster.svg").content
+    assert POSTERS._posters[(50, "en")] is kept  # not rendered again
