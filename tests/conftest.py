@@ -59,20 +59,11 @@ PARITY_MOVIES = 20
 def parity_checkpoint(tmp_path_factory):
     """A small NGCF trained on the parity world (tests/worlds.py): even visitors
     like even movie ids, odd visitors odd ids (movie ids 1..20)."""
-    from pytorch_models.ngcf import NGCFConfig
-    from pytorch_models.records import TrainConfig
     from pytorch_models.training import save_training_curve, train_ngcf
-    from tests.worlds import parity_split
+    from tests.worlds import parity_split, small_config
 
     data = parity_split(24, PARITY_MOVIES, n_train=6, first_id=1)
-    config = TrainConfig(
-        model=NGCFConfig(embedding_dim=16, layer_sizes=(16, 16), message_dropout=0.0),
-        learning_rate=0.05,
-        batch_size=32,
-        num_negatives=2,
-        max_epochs=30,
-        patience=30,
-    )
+    config = small_config(16, batch_size=32, max_epochs=30, num_negatives=2)
     result = train_ngcf(*data, config)
     path = result.checkpoint.save(tmp_path_factory.mktemp("ngcf") / "parity.pt")
     save_training_curve(result.history, path.with_suffix(".png"))

@@ -3,6 +3,25 @@ items, odd users odd items. Its answer is known (a user's withheld items are of
 the user's parity), so a model that learned anything must find it."""
 
 from pytorch_models.data import Interactions
+from pytorch_models.ngcf import NGCFConfig
+from pytorch_models.records import TrainConfig
+
+
+def small_config(
+    width: int, *, batch_size: int, max_epochs: int, **more
+) -> TrainConfig:
+    """A tiny NGCF for these worlds: two layers of `width`, no dropout, learning
+    rate 0.05, no early stop before `max_epochs`."""
+    return TrainConfig(
+        model=NGCFConfig(
+            embedding_dim=width, layer_sizes=(width, width), message_dropout=0.0
+        ),
+        learning_rate=0.05,
+        batch_size=batch_size,
+        max_epochs=max_epochs,
+        patience=max_epochs,
+        **more,
+    )
 
 
 def parity_likes(n_users: int, n_items: int, first_id: int = 0) -> dict[int, list[int]]:

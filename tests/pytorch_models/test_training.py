@@ -17,7 +17,7 @@ from pytorch_models.training import (
     train_ngcf,
     validation_sample,
 )
-from tests.worlds import parity_split
+from tests.worlds import parity_split, small_config
 
 METRIC_KEYS = {"recall@10", "recall@20", "ndcg@10", "ndcg@20", "hit@10", "precision@10"}
 
@@ -152,15 +152,7 @@ def test_without_refit_the_best_epoch_weights_are_the_result():
     assert int(result.checkpoint.item_degree.sum()) == len(split.train)
 
 
-SMALL = TrainConfig(
-    model=NGCFConfig(embedding_dim=16, layer_sizes=(16, 16), message_dropout=0.0),
-    learning_rate=0.05,
-    batch_size=16,
-    num_negatives=2,
-    max_epochs=40,
-    patience=40,
-    seed=0,
-)
+SMALL = small_config(16, batch_size=16, max_epochs=40, num_negatives=2, seed=0)
 
 
 @pytest.mark.parametrize("steps_per_epoch", [6, 1])

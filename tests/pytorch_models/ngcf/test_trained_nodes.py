@@ -10,7 +10,7 @@ import torch
 
 from pytorch_models.checkpoint import key_digest, load_checkpoint
 from pytorch_models.graph import build_normalized_adjacency
-from pytorch_models.ngcf import NGCF, NGCFConfig
+from pytorch_models.ngcf import NGCF
 from pytorch_models.ngcf.predictor import (
     FOLD_IN,
     TRAINED,
@@ -18,9 +18,8 @@ from pytorch_models.ngcf.predictor import (
     FinetuneConfig,
     NgcfPredictor,
 )
-from pytorch_models.records import TrainConfig
 from pytorch_models.training import train_ngcf
-from tests.worlds import parity_split
+from tests.worlds import parity_split, small_config
 
 KEYED = {3: "v:three", 4: "v:four", 11: "v:eleven"}  # raw user id -> key
 
@@ -28,14 +27,8 @@ KEYED = {3: "v:three", 4: "v:four", 11: "v:eleven"}  # raw user id -> key
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     train, valid, test = parity_split(16, 20, n_train=6, first_id=1)
-    config = TrainConfig(
-        model=NGCFConfig(embedding_dim=8, layer_sizes=(8, 8), message_dropout=0.0),
-        learning_rate=0.05,
-        batch_size=32,
-        max_epochs=15,
-        patience=15,
-        refit=False,  # the checkpoint's graph is then `train` alone
-    )
+    # refit=False: the checkpoint's graph is then `train` alone
+    config = small_config(8, batch_size=32, max_epochs=15, refit=False)
     result = train_ngcf(
         train,
         valid,
