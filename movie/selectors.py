@@ -4,11 +4,13 @@ movie.recommendations.selectors)."""
 from __future__ import annotations
 
 import functools
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from movie.clicklog import get_clicklog_store
@@ -76,6 +78,49 @@ def movies_in_order(*, movie_ids: list[int]) -> list[Movie]:
     """The movies of `movie_ids` in that order, with their genres."""
     movies = Movie.objects.prefetch_related("genres").in_bulk(movie_ids)
     return [movies[pk] for pk in movie_ids if pk in movies]
+
+
+# Pages of the lists every visitor sees alike, per process: {key: (read at, value)}
+_SHARED: dict[tuple, tuple[float, object]] = {}
+
+
+def _kept(key: tuple, make: Callable[[], object]) -> object:
+    """`make()`, kept in this process for CATALOGUE_CACHE_SECONDS."""
+    now = time.monotonic()
+    hit = _SHARED.get(key)
+    if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
+        return hit[1]
+    value = make()
+    _SHARED[key] = (now, value)
+    return value
+
+
+def _counted(paginator: Paginator) -> Paginator:
+    paginator.count  # noqa: B018 (a cached property: read once, kept with it)
+    return paginator
+
+
+def _listed(page: Page) -> Page:
+    page.object_list = list(page.object_list)
+    return page
+
+
+def shared_page(name: str, movies: QuerySet[Movie], number) -> Page:
+    """Page `number` of a catalogue list that is the same for every visitor (the
+    popular list of a visitor who marked nothing not interested, a genre), read
+    once per CATALOGUE_CACHE_SECONDS per process like the genre bar and the
+    posters' table; a number that is not one of its pages raises InvalidPage.
+    The page is shared between threads: callers only read it."""
+    paginator = _kept(
+        ("paginator", name),
+        lambda: _counted(Paginator(movies, settings.MOVIES_PER_PAGE)),
+    )
+    number = paginator.validate_number(number)
+    return _kept(("page", name, number), lambda: _listed(paginator.page(number)))
+
+
+def shared_pages_clear() -> None:
+    _SHARED.clear()
 
 
 def genre_list() -> QuerySet[Genre]:

@@ -2,6 +2,9 @@ import functools
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import format_html
+
+from movie import page_slots
 
 register = template.Library()
 
@@ -29,3 +32,19 @@ def cached_url(name: str, *args: object) -> str:
     URL is fixed for a URLconf and script prefix, and a grid reverses about a
     hundred of them per page (docs/BENCHMARKS.md, "Where a page's time goes")."""
     return _reversed(get_urlconf(), get_script_prefix(), name, args)
+
+
+@register.simple_tag
+def csrf_slot() -> str:
+    """`{% csrf_token %}` as a slot that movie.page_slots fills per request, so
+    a form may sit inside a fragment kept for every visitor."""
+    return format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">',
+        page_slots.CSRF_SLOT,
+    )
+
+
+@register.simple_tag
+def next_slot() -> str:
+    """The page's own path for a form's `next` field, filled per request."""
+    return page_slots.NEXT_SLOT
