@@ -4,6 +4,7 @@ DEBUG is always off under gunicorn: the project's own error pages, JSON errors
 under /api/, static files from whitenoise. `make dev` is the DEBUG server.
 """
 
+import gc
 import os
 
 # One thread per serving process (README: TORCH_THREADS). Set before the master
@@ -47,3 +48,9 @@ def when_ready(server):
     # the forked workers.
     connections.close_all()
     server.log.info("NGCF model preloaded: %s", state.problem or "ready")
+    # What the master loaded (Django, torch, the model: about 200k objects) lives
+    # as long as the workers: out of the collector's reach, so a worker's full
+    # collection no longer walks it (one took 0.18 s of a page, measured in
+    # BENCHMARKS.md, "Where a page's time goes"), and no collection writes to
+    # the shared pages the fork handed the workers.
+    gc.freeze()
