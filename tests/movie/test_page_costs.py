@@ -201,3 +201,18 @@ def test_the_popular_list_is_kept_but_never_for_a_visitor_who_hid_a_movie(
     Movie.objects.get(pk=1).save()  # a save: read again at once
     home = Client().get("/").content.decode()
     assert home.index("Toy Story") < home.index("Star Wars")
+
+
+def _sidebar(html: str) -> str:
+    return html[html.index('<aside class="sidebar"') : html.index("</aside>")]
+
+
+def test_a_kept_history_entry_follows_what_the_event_does_now(visitor, catalogue):
+    visitor.post("/movie/50/not-interested/")
+    first = _sidebar(visitor.get("/").content.decode())
+    assert "not interested" in first and "superseded" not in first
+    visitor.post("/movie/50/rate/", {"rating": "5.0"})  # replaces the judgement
+    for page in ("/", "/movie/ngcf/"):
+        sidebar = _sidebar(visitor.get(page).content.decode())
+        assert "superseded" in sidebar and "rated 5.0" in sidebar, page
+        assert page_slots.CSRF_SLOT not in sidebar
