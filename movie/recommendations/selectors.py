@@ -41,6 +41,14 @@ class RecommendedMovie:
     rating: float | None  # the visitor's own rating, if any
     liked: bool = False  # every movie in `because` was rated as a strong positive
 
+    @property
+    def shown(self) -> str:
+        """All the page shows of this item but the language (the movies' titles
+        too), for keeping its HTML as a fragment."""
+        because = ",".join(f"{m.pk}:{m.display_title}" for m in self.because)
+        movie = f"{self.movie.pk}:{self.movie.display_title}"
+        return f"{self.rank}|{movie}|{self.rating}|{self.liked}|{because}"
+
 
 @dataclass(frozen=True)
 class Recommendations:

@@ -5,14 +5,16 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 
 from movie import page_slots
+from movie.event_labels import NO_MARK, MovieMark
 
 register = template.Library()
 
 
 @register.filter
-def lookup(mapping: dict, key: object) -> object:
-    """`{{ ratings|lookup:movie.pk }}`: a dict value by key in a template."""
-    return mapping.get(key) if isinstance(mapping, dict) else None
+def mark_of(marks: dict, movie_id: int) -> MovieMark:
+    """`{{ marks|mark_of:movie.pk }}`: the visitor's mark of a movie, NO_MARK
+    (falsy) for one they did nothing to or where a page has no marks."""
+    return marks.get(movie_id, NO_MARK) if isinstance(marks, dict) else NO_MARK
 
 
 # Enough for every movie's four links and a few thousand history entries.
