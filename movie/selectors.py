@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -76,7 +76,7 @@ def movie_search(*, query: str, limit: int | None = None) -> list[int]:
 
 def movies_in_order(*, movie_ids: list[int]) -> list[Movie]:
     """The movies of `movie_ids` in that order, with their genres."""
-    movies = Movie.objects.prefetch_related("genres").in_bulk(movie_ids)
+    movies = movies_by_id(movie_ids)
     return [movies[pk] for pk in movie_ids if pk in movies]
 
 
@@ -119,8 +119,38 @@ def shared_page(name: str, movies: QuerySet[Movie], number) -> Page:
     return _kept(("page", name, number), lambda: _listed(paginator.page(number)))
 
 
+# Movies by id, per process: {id: (read at, movie with its genres, or None for
+# an id the catalogue did not hold)}
+_MOVIES: dict[int, tuple[float, Movie | None]] = {}
+
+
+def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
+    """Those of `movie_ids` in the catalogue, with their genres. Each is kept in
+    this process for CATALOGUE_CACHE_SECONDS, as the shared pages are: pages name
+    the same movies again and again (a visitor's history, their
+    recommendations), so most pages need no query for them; so is the absence
+    of an id. Shared between threads: callers only read them."""
+    now = time.monotonic()
+    found: dict[int, Movie | None] = {}
+    missing = []
+    for pk in movie_ids:
+        hit = _MOVIES.get(pk)
+        if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
+            found[pk] = hit[1]
+        else:
+            missing.append(pk)
+    if missing:
+        read = Movie.objects.prefetch_related("genres").in_bulk(missing)
+        for pk in missing:
+            found[pk] = read.get(pk)
+            _MOVIES[pk] = (now, found[pk])
+    return {pk: movie for pk, movie in found.items() if movie is not None}
+
+
 def shared_pages_clear() -> None:
+    """Forget the shared pages and the kept movies (a movie or genre was saved)."""
     _SHARED.clear()
+    _MOVIES.clear()
 
 
 def genre_list() -> QuerySet[Genre]:
@@ -149,7 +179,7 @@ def history_entries(events: list[Event]) -> list[HistoryEntry]:
     """Events given newest first, with their movies and what each does now (judged
     among `events` alone: a limited history is judged as the store's first
     `limit` events)."""
-    movies = Movie.objects.in_bulk({e.movie_id for e in events})
+    movies = movies_by_id({e.movie_id for e in events})
     # supersession depends only on newer events, all of which are in `events`
     signals = signals_from(events)
     return [

@@ -25,6 +25,7 @@ from movie.selectors import (
     VisitorSignals,
     events_for,
     movie_list_popular,
+    movies_by_id,
     movies_in_order,
     signals_from,
 )
@@ -173,7 +174,7 @@ def _ngcf_items(
     result, ratings: dict[int, float], hidden: list[int], version: str
 ) -> Recommendations:
     wanted = {r.movie_id for r in result} | {m for r in result for m in r.because}
-    movies = Movie.objects.in_bulk(wanted)
+    movies = movies_by_id(wanted)
     liked = settings.NGCF_LIKED_STARS
     items = [
         RecommendedMovie(

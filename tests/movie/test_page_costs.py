@@ -216,3 +216,19 @@ def test_a_kept_history_entry_follows_what_the_event_does_now(visitor, catalogue
         sidebar = _sidebar(visitor.get(page).content.decode())
         assert "superseded" in sidebar and "rated 5.0" in sidebar, page
         assert page_slots.CSRF_SLOT not in sidebar
+
+
+def test_movies_a_page_names_are_kept_until_a_save(visitor, catalogue):
+    for movie_id in (50, 100):
+        visitor.post(f"/movie/{movie_id}/click/")
+    visitor.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        sidebar = _sidebar(visitor.get("/").content.decode())
+    assert _reads_of("movie_movie", queries) == 0
+    assert "Fargo (1996)" in sidebar
+    movie = Movie.objects.get(pk=100)
+    movie.title = "Fargo Redux"
+    movie.save()
+    assert "Fargo Redux (1996)" in _sidebar(visitor.get("/").content.decode())
+    Movie.objects.filter(pk=100).delete()
+    assert "movie #100" in _sidebar(visitor.get("/").content.decode())
