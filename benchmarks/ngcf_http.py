@@ -7,45 +7,22 @@ loaded.
 
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
-ten clicks on popular movies, so every page view fine-tunes NGCF for that visitor.
+ten clicks on popular movies, so every page view fine-tunes NGCF for that visitor;
+each keeps its connection open between requests, as a browser does.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import os
 import re
 import statistics
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
+from benchmarks.http_visitor import Visitor
 from benchmarks.servers import gunicorn
-
-
-class Visitor:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        handler = urllib.request.HTTPCookieProcessor(self.jar)
-        self.opener = urllib.request.build_opener(handler)
-
-    def get(self, path: str) -> bytes:
-        with self.opener.open(self.base + path, timeout=60) as response:
-            return response.read()
-
-    def click(self, movie_id: int) -> None:
-        token = next(c.value for c in self.jar if c.name == "csrftoken")
-        data = f"csrfmiddlewaretoken={token}".encode()
-        request = urllib.request.Request(
-            f"{self.base}/movie/{movie_id}/click/",
-            data=data,
-            headers={"Referer": self.base + "/"},
-        )
-        with self.opener.open(request, timeout=60) as response:
-            response.read()
 
 
 def worker_pids(master: int) -> list[int]:
@@ -75,9 +52,9 @@ def run_clients(visitors: list[Visitor], requests: int) -> list[float]:
         mine = []
         for _ in range(requests):
             t0 = time.perf_counter()
-            page = visitor.get("/movie/ngcf/")
+            status, page = visitor.request("GET", "/movie/ngcf/")
             mine.append(time.perf_counter() - t0)
-            assert b"Because you clicked" in page, "the page did not use NGCF"
+            assert status == 200 and b"Because you clicked" in page, "not NGCF"
         with lock:
             times.extend(mine)
 
@@ -100,9 +77,11 @@ def main() -> None:
         visitors = [Visitor(base) for _ in range(max(args.clients))]
         clicks = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
         for n, visitor in enumerate(visitors):
-            visitor.get("/")
             for movie_id in clicks[n % 4 :]:
-                visitor.click(movie_id)
+                status, _body, _ms = visitor.post_event(
+                    {"kind": "click", "movie_id": movie_id}
+                )
+                assert status == 201, status
         for _ in range(3 * args.workers):  # every worker loads the model
             run_clients(visitors, 1)
         print(
