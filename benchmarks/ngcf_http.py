@@ -3,7 +3,7 @@
 machine, unlike the latencies), and resident memory per worker with the model
 loaded.
 
-    python -m benchmarks.ngcf_http --workers 2 --threads 1 --requests 200
+    python -m benchmarks.ngcf_http --requests 200   # make run's workers and threads
 
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from benchmarks.http_visitor import Visitor
-from benchmarks.servers import gunicorn
+from benchmarks.servers import gunicorn, served_concurrency
 
 
 def worker_pids(master: int) -> list[int]:
@@ -68,8 +68,9 @@ def run_clients(visitors: list[Visitor], requests: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="per worker")
+    workers, threads = served_concurrency()  # `make run`'s
+    parser.add_argument("--workers", type=int, default=workers)
+    parser.add_argument("--threads", type=int, default=threads, help="per worker")
     parser.add_argument("--requests", type=int, default=200, help="per client")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
     args = parser.parse_args()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -47,6 +48,13 @@ def _wait_answering(url: str, process: subprocess.Popen, limit_s: float) -> None
         if time.monotonic() > deadline:
             raise RuntimeError(f"gunicorn did not answer within {limit_s:.0f} s")
         time.sleep(0.2)
+
+
+def served_concurrency() -> tuple[int, int]:
+    """(workers, threads per worker) as `make run` serves: gunicorn.conf.py's,
+    after WEB_CONCURRENCY and GUNICORN_THREADS."""
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return conf["workers"], conf["threads"]
 
 
 @contextlib.contextmanager
