@@ -122,7 +122,7 @@ bench-graded-sweep: catalogue
 bench-latency: model
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model
-	$(PY) -m benchmarks.ngcf_http --workers 2 --threads 1 --requests 200
+	$(PY) -m benchmarks.ngcf_http --requests 200
 # Locust: visitor journeys (home, posters, clicks, ratings, NGCF page, API) against
 # the site as `make run` serves it (on a copy of its database), or against a
 # running one: `make bench-load URL=http://127.0.0.1:8000`.

@@ -4,6 +4,7 @@ DEBUG is always off under gunicorn: the project's own error pages, JSON errors
 under /api/, static files from whitenoise. `make dev` is the DEBUG server.
 """
 
+import gc
 import os
 
 # One thread per serving process (README: TORCH_THREADS). Set before the master
@@ -14,9 +15,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 wsgi_app = "pseudorec.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads per worker: concurrent requests share one loaded model per process.
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Two single-threaded workers per core: a worker runs Python under one lock,
+# so its threads add no CPU; and a browser's keep-alive connection stays with
+# the worker that accepted it, so a worker with idle threads gathered
+# connections while another sat idle (docs/BENCHMARKS.md, "Serving bars":
+# 8 clients, 2 workers x 4 threads against 4 x 1). Idle keep-alive connections
+# wait in gunicorn's poller, not on a thread.
+workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = 120
 raw_env = ["DJANGO_DEBUG=0"]
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
@@ -47,3 +53,9 @@ def when_ready(server):
     # the forked workers.
     connections.close_all()
     server.log.info("NGCF model preloaded: %s", state.problem or "ready")
+    # What the master loaded (Django, torch, the model: about 200k objects) lives
+    # as long as the workers: out of the collector's reach, so a worker's full
+    # collection no longer walks it (one took 0.18 s of a page, measured in
+    # BENCHMARKS.md, "Where a page's time goes"), and no collection writes to
+    # the shared pages the fork handed the workers.
+    gc.freeze()

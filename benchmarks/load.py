@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.ngcf_http import Visitor
-from benchmarks.servers import ROOT, gunicorn
+from benchmarks.servers import ROOT, gunicorn, served_concurrency
 
 JOURNEYS = {"visitor": "Visitor", "ngcf": "NgcfReader"}
 
@@ -107,13 +107,9 @@ def main() -> None:
         "--think", type=float, default=1.0, help="mean seconds between pages"
     )
     parser.add_argument("--url", help="a running site instead of starting one")
-    # `make run`'s defaults (gunicorn.conf.py: WEB_CONCURRENCY, GUNICORN_THREADS)
-    parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
-    )
-    parser.add_argument(
-        "--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "4"))
-    )
+    workers, threads = served_concurrency()  # `make run`'s
+    parser.add_argument("--workers", type=int, default=workers)
+    parser.add_argument("--threads", type=int, default=threads, help="per worker")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, _site(args, Path(tmp)) as base:
         prefix = Path(tmp) / "locust"

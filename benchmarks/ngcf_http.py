@@ -3,49 +3,29 @@
 machine, unlike the latencies), and resident memory per worker with the model
 loaded.
 
-    python -m benchmarks.ngcf_http --workers 2 --threads 1 --requests 200
+    python -m benchmarks.ngcf_http --requests 200   # make run's workers and threads
+    python -m benchmarks.ngcf_http --path /           # the home page (For-you row)
+    python -m benchmarks.ngcf_http --path / --new-visitors   # home, no history
 
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
-ten clicks on popular movies, so every page view fine-tunes NGCF for that visitor.
+ten clicks on popular movies, so every NGCF page view (and the home page's For-you
+row) fine-tunes NGCF for that visitor; each keeps its connection open between
+requests, as a browser does. `--new-visitors`: visitors without any history.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import os
 import re
 import statistics
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from benchmarks.servers import gunicorn
-
-
-class Visitor:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        handler = urllib.request.HTTPCookieProcessor(self.jar)
-        self.opener = urllib.request.build_opener(handler)
-
-    def get(self, path: str) -> bytes:
-        with self.opener.open(self.base + path, timeout=60) as response:
-            return response.read()
-
-    def click(self, movie_id: int) -> None:
-        token = next(c.value for c in self.jar if c.name == "csrftoken")
-        data = f"csrfmiddlewaretoken={token}".encode()
-        request = urllib.request.Request(
-            f"{self.base}/movie/{movie_id}/click/",
-            data=data,
-            headers={"Referer": self.base + "/"},
-        )
-        with self.opener.open(request, timeout=60) as response:
-            response.read()
+from benchmarks.http_visitor import Visitor
+from benchmarks.servers import gunicorn, served_concurrency
 
 
 def worker_pids(master: int) -> list[int]:
@@ -67,7 +47,12 @@ def rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
-def run_clients(visitors: list[Visitor], requests: int) -> list[float]:
+NGCF_PAGE = "/movie/ngcf/"
+
+
+def run_clients(
+    visitors: list[Visitor], requests: int, path: str = NGCF_PAGE
+) -> list[float]:
     times: list[float] = []
     lock = threading.Lock()
 
@@ -75,9 +60,10 @@ def run_clients(visitors: list[Visitor], requests: int) -> list[float]:
         mine = []
         for _ in range(requests):
             t0 = time.perf_counter()
-            page = visitor.get("/movie/ngcf/")
+            status, page = visitor.request("GET", path)
             mine.append(time.perf_counter() - t0)
-            assert b"Because you clicked" in page, "the page did not use NGCF"
+            assert status == 200, status
+            assert path != NGCF_PAGE or b"Because you clicked" in page, "not NGCF"
         with lock:
             times.extend(mine)
 
@@ -91,23 +77,31 @@ def run_clients(visitors: list[Visitor], requests: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="per worker")
+    workers, threads = served_concurrency()  # `make run`'s
+    parser.add_argument("--workers", type=int, default=workers)
+    parser.add_argument("--threads", type=int, default=threads, help="per worker")
     parser.add_argument("--requests", type=int, default=200, help="per client")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--path", default=NGCF_PAGE, help="the page to request")
+    parser.add_argument(
+        "--new-visitors", action="store_true", help="visitors without history"
+    )
     args = parser.parse_args()
     with gunicorn(workers=args.workers, threads=args.threads) as (server, base):
         visitors = [Visitor(base) for _ in range(max(args.clients))]
         clicks = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
         for n, visitor in enumerate(visitors):
-            visitor.get("/")
-            for movie_id in clicks[n % 4 :]:
-                visitor.click(movie_id)
+            for movie_id in () if args.new_visitors else clicks[n % 4 :]:
+                status, _body, _ms = visitor.post_event(
+                    {"kind": "click", "movie_id": movie_id}
+                )
+                assert status == 201, status
         for _ in range(3 * args.workers):  # every worker loads the model
-            run_clients(visitors, 1)
+            run_clients(visitors, 1, args.path)
+        history = "no history" if args.new_visitors else "7 to 10 clicks"
         print(
-            f"gunicorn: {args.workers} workers x {args.threads} threads, "
-            "torch/BLAS 1 thread each"
+            f"{args.path}, visitors with {history}; gunicorn: {args.workers} "
+            f"workers x {args.threads} threads, torch/BLAS 1 thread each"
         )
         print(
             "| clients | requests | p50 ms | p95 ms | mean ms | pages/s "
@@ -117,7 +111,7 @@ def main() -> None:
         workers = worker_pids(server.pid)
         for clients in args.clients:
             t0, cpu0 = time.perf_counter(), cpu_seconds(workers)
-            times = run_clients(visitors[:clients], args.requests)
+            times = run_clients(visitors[:clients], args.requests, args.path)
             wall = time.perf_counter() - t0
             cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / len(times)
             ms = sorted(t * 1000 for t in times)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import os
 import shutil
 import statistics
@@ -138,6 +139,26 @@ def _visitor():
     return client
 
 
+class _Pauses:
+    """The garbage collector's full (generation 2) collections and their ms."""
+
+    def __init__(self) -> None:
+        self.full: list[float] = []
+        self._start = 0.0
+
+    def callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif info["generation"] == 2:
+            self.full.append((time.perf_counter() - self._start) * 1000)
+
+
+def _collector_pauses() -> _Pauses:
+    pauses = _Pauses()
+    gc.callbacks.append(pauses.callback)
+    return pauses
+
+
 def _measure(visitor, path: str, views: int, ledger: Ledger) -> dict:
     """`visitor`: the visitor's client, or None for a new visitor each view. Times
     Django's handler (middleware, view, templates), not the test client."""
@@ -161,6 +182,7 @@ def _measure(visitor, path: str, views: int, ledger: Ledger) -> dict:
         return response
 
     BaseHandler.get_response = timed
+    pauses = _collector_pauses()
     try:
         for _ in range(views):
             client = visitor or Client()
@@ -170,7 +192,9 @@ def _measure(visitor, path: str, views: int, ledger: Ledger) -> dict:
             assert response.status_code == 200, (path, response.status_code)
     finally:
         BaseHandler.get_response = handle
+        gc.callbacks.remove(pauses.callback)
     return {
+        "full collections": pauses.full,
         "walls": walls,
         "cpu": statistics.mean(cpus),
         "queries": statistics.mean(queries),
@@ -187,6 +211,11 @@ def _report(name: str, path: str, views: int, result: dict) -> None:
         f"p50 {statistics.median(ms):.2f} ms, p95 {p95:.2f} ms, "
         f"CPU {result['cpu'] * 1000:.2f} ms, {result['queries']:.0f} SQL queries, "
         f"{result['calls'].get('URL reversal', 0) / views:.0f} URLs per view"
+    )
+    full = result["full collections"]
+    print(
+        f"full garbage collections: {len(full)}"
+        + (f", {max(full):.1f} ms the longest" if full else "")
     )
     print("| part | ms per view | share |")
     print("| --- | ---: | ---: |")
@@ -216,6 +245,12 @@ def main() -> None:
     parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES))
     parser.add_argument("--tree", choices=PAGES, help="print pyinstrument's tree")
     parser.add_argument("--database", type=Path, default=ROOT / "db.sqlite3")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave what was loaded to the garbage collector (gunicorn's master "
+        "freezes it before forking)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "db.sqlite3"
@@ -231,7 +266,17 @@ def main() -> None:
             return
         ledger = Ledger()
         _instrument(ledger)
-        print("in-process, DEBUG off, SQLite copy, torch/BLAS 1 thread, 1 thread")
+        client.get(PAGES["ngcf"])  # the model loaded, as the master preloads it
+        if not args.no_freeze:
+            gc.freeze()
+        print(
+            "in-process, DEBUG off, SQLite copy, torch/BLAS 1 thread, 1 thread, "
+            + (
+                "loaded objects left to the collector"
+                if args.no_freeze
+                else "gc.freeze() after loading"
+            )
+        )
         for name in args.pages:
             visitor = None if name == "home-new" else client
             result = _measure(visitor, PAGES[name], args.views, ledger)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -49,18 +50,27 @@ def _wait_answering(url: str, process: subprocess.Popen, limit_s: float) -> None
         time.sleep(0.2)
 
 
+def served_concurrency() -> tuple[int, int]:
+    """(workers, threads per worker) as `make run` serves: gunicorn.conf.py's,
+    after WEB_CONCURRENCY and GUNICORN_THREADS."""
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return conf["workers"], conf["threads"]
+
+
 @contextlib.contextmanager
 def gunicorn(
     *,
-    workers: int = 2,
-    threads: int = 4,
+    workers: int | None = None,
+    threads: int | None = None,
     env: Mapping[str, str] | None = None,
     log: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen, str]]:
     """gunicorn serving the site (DEBUG off) on a free port: (process, base URL).
 
-    `env` is added to this process's environment; `log` receives gunicorn's output
-    (otherwise it is discarded). Torch and BLAS get one thread per worker.
+    `workers` and `threads` per worker default to gunicorn.conf.py's, as `make
+    run` serves; `env` is added to this process's environment; `log` receives
+    gunicorn's output (otherwise it is discarded). Torch and BLAS get one thread
+    per worker.
     """
     port = free_port()
     environment = {
@@ -72,9 +82,11 @@ def gunicorn(
         "GUNICORN_ACCESS_LOG": "",
         **(env or {}),
         "GUNICORN_BIND": f"{HOST}:{port}",
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
     }
+    if workers is not None:
+        environment["WEB_CONCURRENCY"] = str(workers)
+    if threads is not None:
+        environment["GUNICORN_THREADS"] = str(threads)
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(log.open("wb")) if log else subprocess.DEVNULL
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]

@@ -66,6 +66,14 @@ class MovieMark:
     css: str
     text: str
 
+    def __bool__(self) -> bool:
+        return bool(self.css)
+
+
+# A movie the visitor did nothing to: a falsy mark whose fields templates read
+# without a failed lookup (each costs Django an exception).
+NO_MARK = MovieMark(css="", text="")
+
 
 def marks_from(events: list[Event]) -> dict[int, MovieMark]:
     """Each movie's mark from events given newest first: its weightiest kind, the

@@ -4,11 +4,13 @@ movie.recommendations.selectors)."""
 from __future__ import annotations
 
 import functools
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from movie.clicklog import get_clicklog_store
@@ -74,8 +76,81 @@ def movie_search(*, query: str, limit: int | None = None) -> list[int]:
 
 def movies_in_order(*, movie_ids: list[int]) -> list[Movie]:
     """The movies of `movie_ids` in that order, with their genres."""
-    movies = Movie.objects.prefetch_related("genres").in_bulk(movie_ids)
+    movies = movies_by_id(movie_ids)
     return [movies[pk] for pk in movie_ids if pk in movies]
+
+
+# Pages of the lists every visitor sees alike, per process: {key: (read at, value)}
+_SHARED: dict[tuple, tuple[float, object]] = {}
+
+
+def _kept(key: tuple, make: Callable[[], object]) -> object:
+    """`make()`, kept in this process for CATALOGUE_CACHE_SECONDS."""
+    now = time.monotonic()
+    hit = _SHARED.get(key)
+    if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
+        return hit[1]
+    value = make()
+    _SHARED[key] = (now, value)
+    return value
+
+
+def _counted(paginator: Paginator) -> Paginator:
+    paginator.count  # noqa: B018 (a cached property: read once, kept with it)
+    return paginator
+
+
+def _listed(page: Page) -> Page:
+    page.object_list = list(page.object_list)
+    return page
+
+
+def shared_page(name: str, movies: QuerySet[Movie], number) -> Page:
+    """Page `number` of a catalogue list that is the same for every visitor (the
+    popular list of a visitor who marked nothing not interested, a genre), read
+    once per CATALOGUE_CACHE_SECONDS per process like the genre bar and the
+    posters' table; a number that is not one of its pages raises InvalidPage.
+    The page is shared between threads: callers only read it."""
+    paginator = _kept(
+        ("paginator", name),
+        lambda: _counted(Paginator(movies, settings.MOVIES_PER_PAGE)),
+    )
+    number = paginator.validate_number(number)
+    return _kept(("page", name, number), lambda: _listed(paginator.page(number)))
+
+
+# Movies by id, per process: {id: (read at, movie with its genres, or None for
+# an id the catalogue did not hold)}
+_MOVIES: dict[int, tuple[float, Movie | None]] = {}
+
+
+def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
+    """Those of `movie_ids` in the catalogue, with their genres. Each is kept in
+    this process for CATALOGUE_CACHE_SECONDS, as the shared pages are: pages name
+    the same movies again and again (a visitor's history, their
+    recommendations), so most pages need no query for them; so is the absence
+    of an id. Shared between threads: callers only read them."""
+    now = time.monotonic()
+    found: dict[int, Movie | None] = {}
+    missing = []
+    for pk in movie_ids:
+        hit = _MOVIES.get(pk)
+        if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
+            found[pk] = hit[1]
+        else:
+            missing.append(pk)
+    if missing:
+        read = Movie.objects.prefetch_related("genres").in_bulk(missing)
+        for pk in missing:
+            found[pk] = read.get(pk)
+            _MOVIES[pk] = (now, found[pk])
+    return {pk: movie for pk, movie in found.items() if movie is not None}
+
+
+def shared_pages_clear() -> None:
+    """Forget the shared pages and the kept movies (a movie or genre was saved)."""
+    _SHARED.clear()
+    _MOVIES.clear()
 
 
 def genre_list() -> QuerySet[Genre]:
@@ -104,7 +179,7 @@ def history_entries(events: list[Event]) -> list[HistoryEntry]:
     """Events given newest first, with their movies and what each does now (judged
     among `events` alone: a limited history is judged as the store's first
     `limit` events)."""
-    movies = Movie.objects.in_bulk({e.movie_id for e in events})
+    movies = movies_by_id({e.movie_id for e in events})
     # supersession depends only on newer events, all of which are in `events`
     signals = signals_from(events)
     return [

@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from movie.identity import ANON_KEY
 from movie.models import Genre, Movie
 from movie.poster_cache import POSTERS
+from movie.selectors import shared_pages_clear
 from movie.services import merge_history
 
 
@@ -29,4 +30,5 @@ def merge_anonymous_history(sender, request, user, **kwargs) -> None:
 @receiver(m2m_changed, sender=Movie.genres.through, dispatch_uid="movie_posters_m2m")
 def catalogue_changed(sender, **kwargs) -> None:
     POSTERS.clear()
-    caches["template_fragments"].clear()  # the genre bar
+    shared_pages_clear()
+    caches["template_fragments"].clear()  # the genre bar and the cards

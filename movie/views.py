@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
-from django.core.paginator import InvalidPage, Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import prefetch_related_objects
 from django.http import (
     FileResponse,
@@ -30,18 +30,21 @@ from movie.forms import RATING_ERROR, DialForm, RatingForm, SearchForm, SignupFo
 from movie.identity import visitor_key, visitor_key_for_writing
 from movie.impressions import POPULAR_VERSION
 from movie.models import Genre, Movie
+from movie.page_slots import MAX_NEXT_LENGTH
 from movie.recommendations import selectors as recommendations
 
-# The sidebar forms carry the page's path and query back only up to this length.
-MAX_NEXT_LENGTH = 500
 DIAL_SESSION_KEY = "ngcf_centring"
 
 
-def _page(request: HttpRequest, movies):
-    """The requested page; a page number that is not one of them is a 404."""
-    paginator = Paginator(movies, settings.MOVIES_PER_PAGE)
+def _page(request: HttpRequest, movies, shared_as: str | None = None) -> Page:
+    """The requested page; a page number that is not one of them is a 404.
+    `shared_as` names a list every visitor sees alike, whose pages each process
+    keeps for a while (selectors.shared_page)."""
+    number = request.GET.get("page") or 1
     try:
-        return paginator.page(request.GET.get("page") or 1)
+        if shared_as is not None:
+            return selectors.shared_page(shared_as, movies, number)
+        return Paginator(movies, settings.MOVIES_PER_PAGE).page(number)
     except InvalidPage:
         raise Http404("no such page") from None
 
@@ -61,12 +64,13 @@ def _movie_list(
     movies,
     heading: str,
     surface: str | None = None,
+    shared_as: str | None = None,
     **context,
 ) -> HttpResponse:
     """A paginated list of movies (or of movie ids, loaded a page at a time), each
     marked when the visitor clicked or rated it, recorded as an impression of
     `surface` when given."""
-    page = _page(request, movies)
+    page = _page(request, movies, shared_as)
     if page.object_list and isinstance(page.object_list[0], int):
         page.object_list = selectors.movies_in_order(movie_ids=list(page.object_list))
     if surface is not None:
@@ -103,12 +107,14 @@ def record_shown(
 def home(request: HttpRequest) -> HttpResponse:
     """Popular movies; a visitor with history also gets a "For you" row."""
     history = visitor_history(request)
+    not_interested = history.signals.not_interested
     return _movie_list(
         request,
         "movie/home.html",
-        selectors.movie_list_popular(not_interested=history.signals.not_interested),
+        selectors.movie_list_popular(not_interested=not_interested),
         _("Popular movies"),
         surface="popular",
+        shared_as=None if not_interested else "popular",
         for_you=_for_you(request, history),
     )
 
@@ -137,7 +143,14 @@ def search(request: HttpRequest) -> HttpResponse:
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
     genre = get_object_or_404(Genre, slug=slug)
     movies = selectors.movies_in_genre(genre=genre)
-    return _movie_list(request, "movie/genre.html", movies, genre.label, genre=genre)
+    return _movie_list(
+        request,
+        "movie/genre.html",
+        movies,
+        genre.label,
+        shared_as=f"genre:{genre.pk}",
+        genre=genre,
+    )
 
 
 @require_safe

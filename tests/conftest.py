@@ -4,6 +4,7 @@ from django.test import Client
 
 from movie.models import Genre, Interaction, Movie
 from movie.poster_cache import POSTERS
+from movie.selectors import shared_pages_clear
 from tests.worlds import parity_likes
 
 
@@ -12,6 +13,7 @@ def _no_catalogue_of_an_earlier_test():
     """Each test has its own catalogue: no poster table or genre bar kept from an
     earlier one (a process reads them again after CATALOGUE_CACHE_SECONDS)."""
     POSTERS.clear()
+    shared_pages_clear()
     caches["template_fragments"].clear()
 
 

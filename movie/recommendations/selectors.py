@@ -25,6 +25,7 @@ from movie.selectors import (
     VisitorSignals,
     events_for,
     movie_list_popular,
+    movies_by_id,
     movies_in_order,
     signals_from,
 )
@@ -40,6 +41,14 @@ class RecommendedMovie:
     because: list[Movie]  # the visitor's movies nearest to it
     rating: float | None  # the visitor's own rating, if any
     liked: bool = False  # every movie in `because` was rated as a strong positive
+
+    @property
+    def shown(self) -> str:
+        """All the page shows of this item but the language (the movies' titles
+        too), for keeping its HTML as a fragment."""
+        because = ",".join(f"{m.pk}:{m.display_title}" for m in self.because)
+        movie = f"{self.movie.pk}:{self.movie.display_title}"
+        return f"{self.rank}|{movie}|{self.rating}|{self.liked}|{because}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,7 @@ def _ngcf_items(
     result, ratings: dict[int, float], hidden: list[int], version: str
 ) -> Recommendations:
     wanted = {r.movie_id for r in result} | {m for r in result for m in r.because}
-    movies = Movie.objects.in_bulk(wanted)
+    movies = movies_by_id(wanted)
     liked = settings.NGCF_LIKED_STARS
     items = [
         RecommendedMovie(

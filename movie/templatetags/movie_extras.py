@@ -2,14 +2,19 @@ import functools
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import format_html
+
+from movie import page_slots
+from movie.event_labels import NO_MARK, MovieMark
 
 register = template.Library()
 
 
 @register.filter
-def lookup(mapping: dict, key: object) -> object:
-    """`{{ ratings|lookup:movie.pk }}`: a dict value by key in a template."""
-    return mapping.get(key) if isinstance(mapping, dict) else None
+def mark_of(marks: dict, movie_id: int) -> MovieMark:
+    """`{{ marks|mark_of:movie.pk }}`: the visitor's mark of a movie, NO_MARK
+    (falsy) for one they did nothing to or where a page has no marks."""
+    return marks.get(movie_id, NO_MARK) if isinstance(marks, dict) else NO_MARK
 
 
 # Enough for every movie's four links and a few thousand history entries.
@@ -29,3 +34,19 @@ def cached_url(name: str, *args: object) -> str:
     URL is fixed for a URLconf and script prefix, and a grid reverses about a
     hundred of them per page (docs/BENCHMARKS.md, "Where a page's time goes")."""
     return _reversed(get_urlconf(), get_script_prefix(), name, args)
+
+
+@register.simple_tag
+def csrf_slot() -> str:
+    """`{% csrf_token %}` as a slot that movie.page_slots fills per request, so
+    a form may sit inside a fragment kept for every visitor."""
+    return format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">',
+        page_slots.CSRF_SLOT,
+    )
+
+
+@register.simple_tag
+def next_slot() -> str:
+    """The page's own path for a form's `next` field, filled per request."""
+    return page_slots.NEXT_SLOT

@@ -1,12 +1,14 @@
 """What a page costs the server: one read of the click log, posters from memory,
 URLs reversed once per process; and the cheaper answers are the same answers."""
 
+import re
+
 from django.db import connection
 from django.template import engines
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from movie import views
+from movie import page_slots, views
 from movie.models import Genre, Movie
 from movie.templatetags import movie_extras
 
@@ -147,3 +149,86 @@ def test_a_stale_poster_table_is_read_again_keeping_unchanged_posters(
     settings.CATALOGUE_CACHE_SECONDS = 0
     assert b"Fargo Again" in client.get("/movie/100/poster.svg").content
     assert POSTERS._posters[(50, "en")] is kept  # not rendered again
+
+
+def _form_tokens(html: str) -> set[str]:
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', html))
+
+
+def test_cards_kept_for_every_visitor_carry_each_visitors_token_and_path(
+    catalogue,
+):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first_home = first.get("/").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        second_home = second.get("/?page=1").content.decode()
+    assert _reads_of("movie_movie", queries) == 0  # the kept page and cards
+    tokens = _form_tokens(second_home)
+    assert len(tokens) == 1 and tokens != _form_tokens(first_home)
+    assert page_slots.CSRF_SLOT not in second_home
+    assert page_slots.NEXT_SLOT not in second_home
+    assert 'name="next" value="/?page=1"' in second_home
+    assert 'name="next" value="/"' in first_home
+    # the token in the page is the one this visitor's POST needs
+    (token,) = tokens
+    response = second.post("/movie/50/click/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert _form_tokens(first_home) != tokens
+    (other,) = _form_tokens(first_home)
+    stolen = second.post("/movie/100/click/", {"csrfmiddlewaretoken": other})
+    assert stolen.status_code == 403
+
+
+def test_a_card_kept_for_one_visitor_shows_another_their_own_mark(visitor, catalogue):
+    Client().get("/")  # the cards without a mark are kept
+    visitor.post("/movie/50/click/")
+    html = visitor.get("/").content.decode()
+    assert html.count("mark-clicked") == 1
+    assert "mark-clicked" not in Client().get("/").content.decode()
+
+
+def test_the_popular_list_is_kept_but_never_for_a_visitor_who_hid_a_movie(
+    visitor, catalogue
+):
+    visitor.get("/")
+    visitor.post("/movie/50/not-interested/")
+    assert "/movie/50/poster.svg" not in visitor.get("/").content.decode()
+    assert "/movie/50/poster.svg" in Client().get("/").content.decode()
+    Movie.objects.filter(pk=1).update(popularity=10_000)  # no signal: kept
+    assert Client().get("/").content.decode().index("Toy Story") > (
+        Client().get("/").content.decode().index("Star Wars")
+    )
+    Movie.objects.get(pk=1).save()  # a save: read again at once
+    home = Client().get("/").content.decode()
+    assert home.index("Toy Story") < home.index("Star Wars")
+
+
+def _sidebar(html: str) -> str:
+    return html[html.index('<aside class="sidebar"') : html.index("</aside>")]
+
+
+def test_a_kept_history_entry_follows_what_the_event_does_now(visitor, catalogue):
+    visitor.post("/movie/50/not-interested/")
+    first = _sidebar(visitor.get("/").content.decode())
+    assert "not interested" in first and "superseded" not in first
+    visitor.post("/movie/50/rate/", {"rating": "5.0"})  # replaces the judgement
+    for page in ("/", "/movie/ngcf/"):
+        sidebar = _sidebar(visitor.get(page).content.decode())
+        assert "superseded" in sidebar and "rated 5.0" in sidebar, page
+        assert page_slots.CSRF_SLOT not in sidebar
+
+
+def test_movies_a_page_names_are_kept_until_a_save(visitor, catalogue):
+    for movie_id in (50, 100):
+        visitor.post(f"/movie/{movie_id}/click/")
+    visitor.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        sidebar = _sidebar(visitor.get("/").content.decode())
+    assert _reads_of("movie_movie", queries) == 0
+    assert "Fargo (1996)" in sidebar
+    movie = Movie.objects.get(pk=100)
+    movie.title = "Fargo Redux"
+    movie.save()
+    assert "Fargo Redux (1996)" in _sidebar(visitor.get("/").content.decode())
+    Movie.objects.filter(pk=100).delete()
+    assert "movie #100" in _sidebar(visitor.get("/").content.decode())
