@@ -44,6 +44,16 @@ class Visitor:
                 self.cookies[key] = morsel.value
         return response.status, payload
 
+    def reconnect(self) -> None:
+        """The next request opens a new connection, which any worker may take
+        (a kept-alive one stays with the worker that accepted it)."""
+        self.conn.close()
+
+    def click(self, movie_id: int) -> None:
+        status, _payload, _ms = self.post_event({"kind": "click", "movie_id": movie_id})
+        if status != 201:
+            raise RuntimeError(f"POST /api/events answered {status}")
+
     def _send(
         self, method: str, path: str, data: str | None, headers: dict[str, str]
     ) -> http.client.HTTPResponse:

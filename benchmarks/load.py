@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.ngcf_http import Visitor
+from benchmarks.http_visitor import Visitor
 from benchmarks.servers import ROOT, gunicorn, served_concurrency
 
 JOURNEYS = {"visitor": "Visitor", "ngcf": "NgcfReader"}
@@ -90,12 +90,12 @@ def _site(args: argparse.Namespace, tmp: Path):
 def _warm(base: str, workers: int) -> None:
     """Every worker renders each page once (templates compiled, model touched)."""
     visitor = Visitor(base)
-    visitor.get("/")
     for movie_id in (50, 100, 181):
         visitor.click(movie_id)
     for _ in range(3 * workers):
+        visitor.reconnect()  # any worker
         for path in ("/", "/movie/ngcf/", "/movie/50/", "/genre/drama/"):
-            visitor.get(path)
+            visitor.request("GET", path)
 
 
 def main() -> None:

@@ -92,10 +92,7 @@ def main() -> None:
         clicks = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
         for n, visitor in enumerate(visitors):
             for movie_id in () if args.new_visitors else clicks[n % 4 :]:
-                status, _body, _ms = visitor.post_event(
-                    {"kind": "click", "movie_id": movie_id}
-                )
-                assert status == 201, status
+                visitor.click(movie_id)
         for _ in range(3 * args.workers):  # every worker loads the model
             run_clients(visitors, 1, args.path)
         history = "no history" if args.new_visitors else "7 to 10 clicks"

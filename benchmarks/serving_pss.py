@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from benchmarks import ngcf_latency
-from benchmarks.ngcf_http import Visitor, worker_pids
+from benchmarks.http_visitor import Visitor
+from benchmarks.ngcf_http import worker_pids
 from benchmarks.servers import gunicorn
 
 HISTORY = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
@@ -59,7 +60,6 @@ def measure(
     env = {"NGCF_CHECKPOINT": str(checkpoint)}
     with gunicorn(workers=workers, threads=1, env=env) as (server, base):
         visitor = Visitor(base)
-        visitor.get("/")
         for movie_id in HISTORY:
             visitor.click(movie_id)
         deadline = time.monotonic() + limit_s
@@ -67,9 +67,11 @@ def measure(
         while not all(_maps_model(pid, marker) for pid in pids):
             if time.monotonic() > deadline:
                 raise RuntimeError("not every worker loaded the model in time")
-            visitor.get("/movie/ngcf/")
+            visitor.reconnect()  # any worker
+            visitor.request("GET", "/movie/ngcf/")
         for _ in range(4 * workers):  # a few more requests on warm workers
-            visitor.get("/movie/ngcf/")
+            visitor.reconnect()
+            visitor.request("GET", "/movie/ngcf/")
         return rollup_mib(server.pid), [rollup_mib(pid) for pid in pids]
 
 
