@@ -16,7 +16,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -119,16 +118,16 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _bad_form(request: HttpRequest, message: str) -> HttpResponse:
+    """A page form the visitor sent wrong: the project's 400 page saying why."""
+    return render(request, "400.html", {"message": message}, status=400)
+
+
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     if not form.is_valid():
-        return render(
-            request,
-            "400.html",
-            {"message": " ".join(form.errors.get("q", []))},
-            status=400,
-        )
+        return _bad_form(request, " ".join(form.errors.get("q", [])))
     query = form.cleaned_data["q"]
     if not query:
         return _movie_list(
@@ -207,9 +206,7 @@ def ngcf_dial(request: HttpRequest) -> HttpResponse:
     """Set the popular <-> niche dial; remembered in the visitor's session."""
     form = DialForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest(
-            _("Choose one of the dial's positions."), content_type="text/plain"
-        )
+        return _bad_form(request, _("Choose one of the dial's positions."))
     request.session[DIAL_SESSION_KEY] = form.cleaned_data["centring"]
     return redirect("movie:ngcf")
 
@@ -278,7 +275,7 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = get_object_or_404(Movie, pk=movie_id)
     form = RatingForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest(str(RATING_ERROR), content_type="text/plain")
+        return _bad_form(request, RATING_ERROR)
     services.record_rating(
         user_key=visitor_key_for_writing(request),
         movie_id=movie.pk,

@@ -100,6 +100,9 @@ class Visitor:
     page: object
     base_url: str
     offsite: list[str] = field(default_factory=list)
+    # Content-Security-Policy violations, console errors and uncaught exceptions,
+    # on any page of the context: `new_visitor` fails the test on any.
+    page_errors: list[str] = field(default_factory=list)
 
     def open(self, path: str):
         self.page.goto(self.base_url + path)
@@ -121,11 +124,54 @@ class Visitor:
         return path
 
 
+# Runs in every document before its own scripts: each Content-Security-Policy
+# violation is handed to the test at once (a list kept on `window` would be lost
+# with the document at the next navigation).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.reportCspViolation(
+    `${e.effectiveDirective} refused ${e.blockedURI || "(inline)"}` +
+    ` on ${e.documentURI} (${e.sourceFile || "inline"}:${e.lineNumber})`);
+});
+"""
+
+
+def _document_status(message) -> bool:
+    """Chromium's console line for a page that answered 4xx itself (a test opening
+    a missing page on purpose checks its status); a failed image, script or
+    stylesheet names its own URL instead and stays an error."""
+    page = message.page
+    return (
+        message.text.startswith("Failed to load resource")
+        and page is not None
+        and message.location.get("url") == page.url
+    )
+
+
+def _collect_page_errors(context, visitor: Visitor) -> None:
+    def violation(text: str) -> None:
+        visitor.page_errors.append(f"CSP violation: {text}")
+
+    def console(message) -> None:
+        if message.type == "error" and not _document_status(message):
+            visitor.page_errors.append(f"console error: {message.text}")
+
+    def uncaught(error) -> None:
+        visitor.page_errors.append(f"uncaught: {error.error}")
+
+    context.expose_function("reportCspViolation", violation)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    context.on("console", console)
+    context.on("weberror", uncaught)
+
+
 @pytest.fixture
 def new_visitor(browser, live_server):
     """Factory: a fresh visitor (browser context) with a given viewport. Requests to
-    anything but the live server are blocked and recorded in `offsite`."""
-    contexts = []
+    anything but the live server are blocked and recorded in `offsite`. A
+    Content-Security-Policy violation, console error or uncaught exception on any
+    of its pages fails the test at teardown."""
+    visitors = []
 
     def make(viewport: dict | None = None, **options) -> Visitor:
         context = browser.new_context(viewport=viewport or DESKTOP, **options)
@@ -138,17 +184,19 @@ def new_visitor(browser, live_server):
             route.abort()
 
         context.route(lambda url: not url.startswith(local), block)
+        _collect_page_errors(context, visitor)
         visitor.page = context.new_page()
-        contexts.append(context)
+        visitors.append(visitor)
         return visitor
 
     yield make
-    for context in contexts:
+    for visitor in visitors:
         # Let the last page finish loading (its posters) before the database is
         # flushed under the live server's feet.
-        for page in context.pages:
+        for page in visitor.context.pages:
             page.wait_for_load_state("load")
-        context.close()
+        visitor.context.close()
+    assert [e for v in visitors for e in v.page_errors] == []
 
 
 @pytest.fixture

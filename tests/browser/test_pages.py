@@ -79,3 +79,33 @@ def test_pages_fit_and_are_labelled(site, new_visitor, viewport):
             me.snap(f"{name}-{size}")
 
     assert me.offsite == []
+
+
+def test_policy_violations_and_failed_resources_are_caught(site, new_visitor):
+    """What `new_visitor` fails a test on: an inline script the policy refuses and an
+    image that is not found, each on a page of its own (the reports outlive the
+    navigation); a missing page opened on purpose is not one."""
+    me = new_visitor()
+    page = me.open("/")
+    page.evaluate(
+        """() => { const s = document.createElement("script");
+                   s.textContent = "window.ran = true"; document.body.append(s); }"""
+    )
+    assert page.evaluate("() => window.ran") is None
+    page = me.open("/movie/7/")
+    page.evaluate(
+        """() => new Promise(done => { const img = new Image();
+             img.onerror = done; img.src = "/no-such-image.png"; })"""
+    )
+    page = me.open("/no-such-page/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    page.wait_for_load_state("load")
+    caught = sorted(me.page_errors)
+    me.page_errors.clear()  # caught on purpose: this test's teardown passes
+    assert len(caught) == 3, caught
+    policy, script, image = caught
+    assert policy.startswith(
+        f"CSP violation: script-src-elem refused inline on {site.url}/ "
+    )
+    assert script.startswith("console error: Executing inline script violates")
+    assert image.startswith("console error: Failed to load resource"), caught

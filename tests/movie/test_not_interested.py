@@ -113,7 +113,13 @@ def test_the_dial_is_remembered_and_checked(visitor, parity_site, settings):
     assert float(default.initial["centring"]) == settings.NGCF_CENTRING
     assert visitor.post("/movie/ngcf/dial/", {"centring": "1.0"}).status_code == 302
     assert visitor.get("/movie/ngcf/").context["dial"].initial["centring"] == "1.0"
-    assert visitor.post("/movie/ngcf/dial/", {"centring": "7"}).status_code == 400
+    refused = visitor.post("/movie/ngcf/dial/", {"centring": "7"})
+    assert refused.status_code == 400
+    assert refused["Content-Type"].startswith("text/html")
+    html = refused.content.decode()
+    assert "<h1>Bad request</h1>" in html
+    assert "Choose one of the dial&#x27;s positions." in html
+    assert visitor.get("/movie/ngcf/").context["dial"].initial["centring"] == "1.0"
 
 
 def test_because_you_liked_names_strong_positives(visitor, parity_site):

@@ -99,7 +99,12 @@ def test_rating_is_shown_again_later(visitor, catalogue):
 
 @pytest.mark.parametrize("value", ["0", "5.5", "abc", "", "4.25"])
 def test_bad_rating_form_is_400_and_stores_nothing(visitor, catalogue, value):
-    assert visitor.post("/movie/50/rate/", {"rating": value}).status_code == 400
+    response = visitor.post("/movie/50/rate/", {"rating": value})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "<h1>Bad request</h1>" in html
+    assert "Choose a rating from 0.5 to 5.0 stars." in html
     assert ClickEvent.objects.count() == 0
 
 
