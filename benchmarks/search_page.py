@@ -24,6 +24,9 @@ QUERIES = [
     "terminater",
     "usual suspect",
     "raiders lost ark",
+    "star",
+    "love",
+    "it",
     "the",
     "xyzzy",
 ]

@@ -16,7 +16,7 @@ def dashboard_context() -> dict[str, Any]:
     versions = [
         {
             "version": v.version,
-            "status": v.status,
+            "status": v.get_status_display(),
             "created_at": v.created_at,
             "ndcg": (v.metrics.get("test") or {}).get("ndcg@20"),
             "recall": (v.metrics.get("test") or {}).get("recall@20"),

@@ -11,10 +11,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from movie.events import IMPRESSION, Event, EventError, check_movie_id, now_ms
 
-# Where a list is shown; "api" is GET/POST /api/recommendations.
-SURFACES = ("ngcf", "for-you", "popular", "similar", "api")
+# Where a list is shown, with the words the staff dashboard shows for it; "api"
+# is GET/POST /api/recommendations.
+SURFACES = {
+    "ngcf": gettext_lazy("NGCF page"),
+    "for-you": gettext_lazy("For you (home page)"),
+    "popular": gettext_lazy("Popular movies (home page)"),
+    "similar": gettext_lazy("Similar movies (movie page)"),
+    "api": gettext_lazy("API"),
+}
 # The model version of a list that no model made.
 POPULAR_VERSION = "popular"
 # The visitor key of lists shown to a visitor who has none yet (no session): they

@@ -1,7 +1,7 @@
 """Catalogue, historical interactions and the SQL click log."""
 
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 TITLE_ARTICLES = ("The", "A", "An", "Les", "La", "Le", "Il", "Das", "Die")
 
@@ -162,9 +162,9 @@ class ModelVersion(models.Model):
     """One trained NGCF checkpoint in the artifact store (immutable once written)."""
 
     class Status(models.TextChoices):
-        CANDIDATE = "candidate"
-        CHAMPION = "champion"
-        RETIRED = "retired"
+        CANDIDATE = "candidate", gettext_lazy("candidate")
+        CHAMPION = "champion", gettext_lazy("champion")
+        RETIRED = "retired", gettext_lazy("retired")
 
     version = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
@@ -195,8 +195,15 @@ class ChampionChange(models.Model):
     version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="champion_changes"
     )
+
+    class Reason(models.TextChoices):
+        PROMOTE = "promote", gettext_lazy("passed the gate")
+        FORCE = "force", gettext_lazy("forced past the gate")
+        ROLLBACK = "rollback", gettext_lazy("rolled back")
+        FIRST = "first", gettext_lazy("first version")
+
     at = models.DateTimeField()
-    reason = models.CharField(max_length=20)  # promote, force, rollback, first
+    reason = models.CharField(max_length=20, choices=Reason.choices)
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:

@@ -141,7 +141,7 @@ def _read_columns(path: Path, columns: tuple[str, ...]) -> dict[str, list[str]]:
     return read_atomic(path, columns)
 
 
-def _genres(field: str) -> list[str]:
+def genres_of(field: str) -> list[str]:
     """A movie's genres from the item file; "unknown" says it has none."""
     return [name for name in field.split() if name != UNKNOWN_GENRE]
 
@@ -185,7 +185,7 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
     with transaction.atomic():
         movies_before = Movie.objects.count()
         inter_before = Interaction.objects.count()
-        genre_names = sorted({g for row in items["class"] for g in _genres(row)})
+        genre_names = sorted({g for row in items["class"] for g in genres_of(row)})
         Genre.objects.bulk_create(
             [Genre(name=name, slug=slugify(name)) for name in genre_names],
             ignore_conflicts=True,
@@ -197,7 +197,7 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
             movie_id = int(raw_id)
             title, year = clean_title_year(raw_title, raw_year)
             movies.append(Movie(id=movie_id, title=title, year=year))
-            links += [(movie_id, genre_ids[g]) for g in _genres(genres)]
+            links += [(movie_id, genre_ids[g]) for g in genres_of(genres)]
         # MySQL/MariaDB upsert (ON DUPLICATE KEY UPDATE) takes no conflict target.
         target = (
             ["id"]

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from movie.clicklog import get_clicklog_store
 from movie.events import Event
-from movie.impressions import ANONYMOUS, POPULAR_VERSION, Impression
+from movie.impressions import ANONYMOUS, POPULAR_VERSION, SURFACES, Impression
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class MetricRow:
     clicks: int = 0  # attributed clicks and ratings
     clicks_by_position: dict[int, int] = field(default_factory=dict)
     share_of_clicks: float = 0.0  # of all clicks that day (0 for popular)
+
+    @property
+    def surface_label(self) -> str:
+        """Where the lists were shown, in the reader's language."""
+        return str(SURFACES.get(self.surface, self.surface))
 
     @property
     def ctr(self) -> float:

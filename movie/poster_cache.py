@@ -41,6 +41,7 @@ class PosterInputs:
     movie_id: int
     title: str  # the natural title ("The Godfather")
     year: int | None
+    display_title: str  # with the year ("The Godfather (1972)")
     genres: tuple[str, ...]  # MovieLens genre names, the rarest first
 
 
@@ -56,12 +57,14 @@ def poster_inputs(movie: Movie) -> PosterInputs:
         movie_id=movie.pk,
         title=movie.natural_title,
         year=movie.year,
+        display_title=movie.display_title,
         genres=tuple(g.name for g in movie.genres_specific_first),
     )
 
 
 def poster_render(inputs: PosterInputs, *, language: str) -> Poster:
-    """The poster in `language` (genre names translated, colours from the names)."""
+    """The poster in `language` (genre names and label translated, colours from
+    the names)."""
     with translation.override(language):
         svg = poster_svg(
             movie_id=inputs.movie_id,
@@ -69,6 +72,7 @@ def poster_render(inputs: PosterInputs, *, language: str) -> Poster:
             year=inputs.year,
             genres=list(inputs.genres),
             genre_labels=[gettext(name) for name in inputs.genres],
+            label=gettext("Poster of %(title)s") % {"title": inputs.display_title},
         ).encode()
     return Poster(svg, '"' + hashlib.sha256(svg).hexdigest()[:32] + '"')
 

@@ -40,11 +40,13 @@ def poster_svg(
     title: str,
     year: int | None,
     genres: list[str],
-    genre_labels: list[str] | None = None,
+    genre_labels: list[str],
+    label: str,
 ) -> str:
     """Return the SVG document of a movie's poster: colours from the MovieLens
-    genre names (`genres`), the text from `genre_labels` (translated names;
-    the names themselves when not given)."""
+    genre names (`genres`), the text from `genre_labels` (the names in the
+    poster's language) and `label` its accessible name ("Poster of …", in the
+    poster's language too)."""
     digest = hashlib.sha256(f"{movie_id}:{title}".encode()).digest()
     colours = [GENRE_COLOURS[g] for g in genres if g in GENRE_COLOURS]
     if not colours:
@@ -69,8 +71,8 @@ def poster_svg(
         if year
         else ""
     )
-    genre_text = escape(" · ".join((genre_labels or genres)[:3]))
-    label = escape(f"Poster of {title}" + (f" ({year})" if year else ""))
+    genre_text = escape(" · ".join(genre_labels[:3]))
+    label = escape(label, {'"': "&quot;"})
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{label}" '

@@ -161,6 +161,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The site's own 429 page (in the visitor's language), not axes's English line.
+AXES_LOCKOUT_CALLABLE = "movie.views.locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "movie:home"
 LOGOUT_REDIRECT_URL = "movie:home"

@@ -3,10 +3,13 @@
 Serves the site with the MovieLens-100k catalogue and an NGCF checkpoint on
 127.0.0.1 (`manage.py runserver --noreload` on a throwaway SQLite database under
 artifacts/, so the dev database is left alone), walks one visitor through it in
-Debian's chromium with Playwright and saves small palette PNGs.
+Debian's chromium with Playwright and saves small palette PNGs: the movie page
+after the visitor's clicks and rating, the NGCF page after marking one
+recommendation "Not interested", the home page with the visitor's marks, the
+NGCF page on a phone and the movie page in Korean.
 
     make screenshots
-    .venv/bin/python -m scripts.screenshots [--checkpoint PATH] [--out DIR]
+    .venv/bin/python -m scripts.screenshots [--checkpoint PATH] [--out DIR] [--port N]
 
 Needs `make data` (data/ml-100k) and a checkpoint (`make model`, or `--checkpoint`).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -38,7 +42,10 @@ CLICKS = [
     (183, "Alien"),
 ]
 RATED = (183, "5.0")
+# The recommendation (its rank) the visitor marks "Not interested".
+NOT_INTERESTED_RANK = 2
 MAX_BYTES = 200_000
+HOME_VIEWPORT = {**DESKTOP, "height": 980}
 
 logger = logging.getLogger("screenshots")
 
@@ -89,6 +96,29 @@ def _shot(page) -> bytes:
     return page.screenshot()
 
 
+def _history(page, base_url: str) -> None:
+    """The visitor's clicks (through the search box) and rating."""
+    page.goto(base_url + "/")
+    for movie_id, words in CLICKS:
+        page.get_by_label("Search titles").fill(words)
+        page.get_by_role("button", name="Search", exact=True).click()
+        card = page.locator(f'form[action="/movie/{movie_id}/click/"]')
+        card.locator("button.poster").click()
+        expect(page).to_have_url(f"{base_url}/movie/{movie_id}/")
+    page.get_by_label("Rate this movie").select_option(RATED[1])
+    page.locator("form.rate button").click()
+    expect(page.locator(".your-rating")).to_be_visible()
+
+
+def _not_interested(page) -> None:
+    """Mark the recommendation at NOT_INTERESTED_RANK "Not interested"."""
+    rec = page.locator("ol.recs > li").nth(NOT_INTERESTED_RANK - 1)
+    title = rec.locator("button.title").inner_text()
+    rec.get_by_role("button", name=re.compile("^Not interested in")).click()
+    expect(page.locator("ol.recs button.title", has_text=title)).to_have_count(0)
+    logger.info("marked not interested: %s", title)
+
+
 def take(base_url: str, out: Path) -> list[Path]:
     """Walk the visitor's journey and save the screenshots; the files written."""
     shots: list[tuple[str, bytes, int | None]] = []
@@ -99,29 +129,26 @@ def take(base_url: str, out: Path) -> list[Path]:
             lambda url: not url.startswith(base_url), lambda route: route.abort()
         )
         page = context.new_page()
-        page.goto(base_url + "/")
-        shots.append(("home", _shot(page), 1024))
-        for movie_id, words in CLICKS:
-            page.get_by_label("Search titles").fill(words)
-            page.get_by_role("button", name="Search", exact=True).click()
-            card = page.locator(f'form[action="/movie/{movie_id}/click/"]')
-            card.locator("button.poster").click()
-            expect(page).to_have_url(f"{base_url}/movie/{movie_id}/")
-        movie_id, stars = RATED
-        page.get_by_label("Rate this movie").select_option(stars)
-        page.locator("form.rate button").click()
-        expect(page.locator(".your-rating")).to_be_visible()
+        _history(page, base_url)
         shots.append(("detail", _shot(page), 1024))
         page.get_by_role("link", name="For you").click()
+        _not_interested(page)
         expect(page.locator("ol.recs > li")).to_have_count(10)
         shots.append(("ngcf", _shot(page), 1024))
+        # Tall enough for the "For you" row and the first row of popular movies
+        # with the visitor's marks under it.
+        page.set_viewport_size(HOME_VIEWPORT)
+        page.get_by_role("link", name="PseudoRec").click()
+        expect(page.locator(".grid .card.marked .mark").first).to_be_in_viewport()
+        shots.append(("home", _shot(page), 1024))
+        page.set_viewport_size(DESKTOP)
         phone = context.new_page()
         phone.set_viewport_size(PHONE)
         phone.goto(base_url + "/movie/ngcf/")
         expect(phone.locator("ol.recs > li")).to_have_count(10)
         shots.append(("ngcf-phone", _shot(phone), None))
         # The same visitor switches to Korean with the footer's language form.
-        page.goto(f"{base_url}/movie/{movie_id}/")
+        page.goto(f"{base_url}/movie/{RATED[0]}/")
         page.locator("form.language select").select_option("ko")
         page.locator("form.language button").click()
         expect(page.locator("html")).to_have_attribute("lang", "ko")
@@ -147,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", default=ROOT / "docs" / "screenshots", type=Path)
     parser.add_argument("--site-dir", default=ROOT / "artifacts" / "site", type=Path)
+    parser.add_argument(
+        "--port", type=int, default=0, help="the dev server's (default: a free one)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -166,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "import_movielens")
 
-    port = _free_port()
+    port = args.port or _free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,

@@ -149,7 +149,9 @@ def _check_artifact(version: ModelVersion) -> None:
         ) from exc
 
 
-def _make_champion(version: ModelVersion, reason: str, note: str = "") -> None:
+def _make_champion(
+    version: ModelVersion, reason: ChampionChange.Reason, note: str = ""
+) -> None:
     """Inside a transaction that locked the versions: swap the champion."""
     ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exclude(
         pk=version.pk
@@ -186,7 +188,11 @@ def version_promote(*, version: str, force: bool = False) -> GateResult:
             candidate.save(update_fields=["gate"])  # kept: the refusal is recorded
         else:
             _make_champion(
-                candidate, "promote" if gate.passed else "force", gate.reason
+                candidate,
+                ChampionChange.Reason.PROMOTE
+                if gate.passed
+                else ChampionChange.Reason.FORCE,
+                gate.reason,
             )
     if refused:
         raise VersionError(f"the promotion gate refused {version}: {gate.reason}")
@@ -208,7 +214,7 @@ def version_rollback() -> ModelVersion:
         target = previous.version
         _check_artifact(target)
         note = f"from {current.version}" if current else ""
-        _make_champion(target, "rollback", note)
+        _make_champion(target, ChampionChange.Reason.ROLLBACK, note)
     logger.info("rolled back to model version %s", target.version)
     return target
 
@@ -227,5 +233,7 @@ def checkpoint_register_first(
         training_config=info.get("config", {}),
     )
     with transaction.atomic():
-        _make_champion(version, "first", f"registered from {checkpoint.name}")
+        _make_champion(
+            version, ChampionChange.Reason.FIRST, f"registered from {checkpoint.name}"
+        )
     return version

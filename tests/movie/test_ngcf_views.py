@@ -28,6 +28,20 @@ def test_ngcf_page_recommends_unseen_movies_with_reasons(visitor, parity_site):
         assert f"Movie {m} (1990)" in watched
 
 
+def test_ngcf_page_shows_no_raw_scores(visitor, parity_site):
+    click(visitor, 1, 3, 5)
+    api = visitor.get("/api/recommendations?k=10").json()["recommendations"]
+    page = visitor.get("/movie/ngcf/")
+    # The same list as the page shows, with its scores.
+    assert [r["movie_id"] for r in api] == [
+        i.movie.pk for i in page.context["recs"].items
+    ]
+    html = page.content.decode()
+    for score in [r["score"] for r in api]:
+        for text in (repr(score), f"{score:.3f}", f"{score:.2f}"):
+            assert text not in html
+
+
 def test_past_rating_is_shown_on_a_recommendation(visitor, parity_site):
     click(visitor, 2, 4, 6)
     recs = visitor.get("/movie/ngcf/").context["recs"]

@@ -251,21 +251,39 @@ def test_an_empty_search_says_so(visitor, catalogue, q):
     assert "No movies found." not in html
 
 
+def _cards(html: str, *movie_ids: int) -> dict[int, str]:
+    """Each movie's grid card up to its click form: the card's class."""
+    return {
+        pk: html.split(f'action="/movie/{pk}/click/"')[0].rsplit("<li", 1)[1]
+        for pk in movie_ids
+    }
+
+
 def test_grids_mark_clicked_and_rated_movies(visitor, other_visitor, catalogue):
     visitor.post("/movie/100/click/")
     visitor.post("/movie/50/click/")
     visitor.post("/movie/50/rate/", {"rating": "4.5"})
     html = _main(visitor.get("/"))
-    cards = {
-        pk: html.split(f'action="/movie/{pk}/click/"')[0].rsplit("<li", 1)[1]
-        for pk in (50, 100, 127)
-    }
+    cards = _cards(html, 50, 100, 127)
     assert "mark-rated" in cards[50]
     assert "mark-clicked" in cards[100]
     assert "marked" not in cards[127]
     assert html.count('<span class="mark">Your rating: 4.5 ★</span>') == 1
     assert html.count('<span class="mark">Clicked</span>') == 1
     assert "marked" not in _main(other_visitor.get("/"))
+
+
+def test_grids_mark_movies_not_interested(visitor, catalogue):
+    visitor.post("/movie/181/click/")
+    visitor.post("/movie/181/not-interested/", {"next": "/"})
+    visitor.post("/movie/50/not-interested/", {"next": "/"})
+    # The genre list still shows them (the popular grid leaves them out), marked;
+    # "Not interested" outweighs the earlier click.
+    html = _main(visitor.get("/genre/sci-fi/"))
+    for card in _cards(html, 50, 181).values():
+        assert "mark-not-interested" in card
+    assert html.count('<span class="mark">Not interested</span>') == 2
+    assert '<span class="mark">Clicked</span>' not in html
 
 
 def test_history_entries_say_what_they_were(visitor, catalogue):
@@ -287,6 +305,20 @@ def test_cards_show_the_most_specific_genres(visitor, catalogue):
     html = _main(visitor.get("/"))
     card = html.split('action="/movie/50/click/"')[1].split("</li>")[0]
     assert '<span class="card-genres">War · Sci-Fi</span>' in card
+
+
+def test_posters_show_the_three_most_specific_genres(visitor, catalogue):
+    from movie.models import Genre
+
+    Genre.objects.filter(slug="sci-fi").update(movie_count=2)
+    Genre.objects.filter(slug="drama").update(movie_count=3)
+    for name, count in (("War", 1), ("Adventure", 5)):
+        genre = Genre.objects.create(name=name, slug=name.lower(), movie_count=count)
+        catalogue[50].genres.add(genre)
+    catalogue[50].genres.add(Genre.objects.get(slug="drama"))
+    poster = visitor.get("/movie/50/poster.svg").content.decode()
+    # Not the first three by name (Adventure · Drama · Sci-Fi).
+    assert ">War · Sci-Fi · Drama</text>" in poster
 
 
 def test_welcome_after_signup(visitor, db):

@@ -5,6 +5,8 @@ import gettext
 import re
 import shutil
 import subprocess
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -69,19 +71,15 @@ PAGES = [
     "/accounts/signup/",
     "/movie/99999/",
     "/?page=99",
+    "/dashboard/",  # as staff
+    "/movie/1/poster.svg?lang=ko",
 ]
+# Words the code stores (model version statuses, why a version became the
+# champion, where a list was shown) that pages must show translated.
+CODE_WORDS = ("candidate", "champion", "retired", "promote", "force", "for-you")
 
 
-@pytest.mark.parametrize("path", PAGES)
-def test_korean_pages_hold_no_english_of_ours(client, parity_site, path):
-    from movie.models import Genre, Movie
-
-    Genre.objects.create(name="Sci-Fi", slug="sci-fi").movies.add(1, 3)
-    Movie.objects.filter(pk=1).update(average_rating=3.5)
-    client.post("/movie/2/click/")
-    client.post("/movie/4/rate/", {"rating": "4.5"})
-    response = client.get(path, **KOREAN)
-    text = _text(response.content.decode())
+def _assert_no_english_of_ours(path: str, text: str) -> None:
     assert re.search("[가-힣]", text)
     for msgid in _catalog():
         if isinstance(msgid, tuple) or "%" in msgid or "<" in msgid:
@@ -91,6 +89,67 @@ def test_korean_pages_hold_no_english_of_ours(client, parity_site, path):
         if len(msgid) < 4 or msgid in {"NGCF"}:
             continue
         assert msgid not in text, f"{path}: untranslated {msgid!r}"
+
+
+def _version_history() -> None:
+    """Two versions of the parity checkpoint: one promoted through the gate, one
+    forced past it; and a "For you" list shown (for the dashboard)."""
+    from movie.models import ImpressionEvent
+    from movie.recommendations.versions import version_promote, version_register
+
+    for n, metrics in enumerate([{"test": {"ndcg@20": 0.3}}, {}]):
+        version = version_register(
+            checkpoint=Path(settings.NGCF_CHECKPOINT),
+            metrics=metrics,
+            data_snapshot={},
+            training_config={},
+        )
+        version_promote(version=version.version, force=n == 1)
+    ImpressionEvent.objects.create(
+        event_id=uuid.uuid4(),
+        user_key="someone",
+        ts=int(time.time() * 1000),
+        surface="for-you",
+        model_version=version.version,
+        movie_ids=[1, 2],
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_korean_pages_hold_no_english_of_ours(client, parity_site, path):
+    from django.contrib.auth.models import User
+
+    from movie.models import Genre, Movie
+
+    Genre.objects.create(name="Sci-Fi", slug="sci-fi").movies.add(1, 3)
+    Movie.objects.filter(pk=1).update(average_rating=3.5)
+    _version_history()
+    if path == "/dashboard/":
+        client.force_login(User.objects.create_user("boss", is_staff=True))
+    client.post("/movie/2/click/")
+    client.post("/movie/4/rate/", {"rating": "4.5"})
+    response = client.get(path, **KOREAN)
+    assert response.status_code in (200, 404)
+    html = response.content.decode()
+    _assert_no_english_of_ours(path, _text(html))
+    for word in CODE_WORDS:
+        assert f"<td>{word}</td>" not in html, f"{path}: raw {word!r}"
+    assert "Poster of" not in html
+
+
+def test_the_korean_lockout_page(client, db, settings):
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("ada", password="a-long-pass-123")
+    wrong = {"username": "ada", "password": "wrong"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", wrong, **KOREAN)
+    response = client.post("/accounts/login/", wrong, **KOREAN)
+    assert response.status_code == 429
+    text = _text(response.content.decode())
+    _assert_no_english_of_ours("lockout", text)
+    assert "로그인" in text and "15분" in text
+    assert "Account locked" not in text
 
 
 def test_every_message_is_translated():
