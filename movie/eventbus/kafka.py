@@ -153,12 +153,6 @@ class KafkaEventBus(EventBus):
         future.add_callback(lambda _metadata: done(None))
         future.add_errback(lambda exc: done(self._unavailable(exc)))
 
-    def flush(self, timeout_s: float) -> None:
-        with self._lock:
-            producer = self._producer
-        if producer is not None:
-            producer.flush(timeout=timeout_s)
-
     def _unavailable(self, exc: BaseException) -> BrokerUnavailable:
         return BrokerUnavailable(
             f"publish to Kafka topic {self.config.topic!r} at "

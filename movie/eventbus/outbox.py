@@ -95,13 +95,6 @@ class _Acks:
                 threading.Thread(target=self._run, name=name, daemon=True).start()
             self._queue.put((row_id, error))
 
-    def join(self) -> None:
-        """Until every report so far is applied (tests, benchmarks)."""
-        with self._lock:
-            pending = self._queue if self._pid == os.getpid() else None
-        if pending is not None:
-            pending.join()
-
     def _run(self) -> None:
         reports = self._queue
         while True:
@@ -117,9 +110,6 @@ class _Acks:
             except Exception:
                 logger.exception("outbox: %d report(s) not applied", len(batch))
                 connection.close()
-            finally:
-                for _ in batch:
-                    reports.task_done()
 
 
 def _acks_apply(batch: list[tuple[int, BaseException | None]]) -> None:
@@ -293,10 +283,3 @@ def outbox_relay_loop(
         if not result.delivered or result.error:
             # Nothing to do, or the bus is down: wait; a full batch goes on at once.
             stop.wait(interval_s)
-
-
-def outbox_flush(*, bus: EventBus, timeout_s: float = 30.0) -> None:
-    """Wait until every event this process handed to `bus` was acknowledged or
-    failed, and its row deleted or marked (tests, benchmarks, shutdown)."""
-    bus.flush(timeout_s)
-    acks.join()

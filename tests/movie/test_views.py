@@ -154,7 +154,8 @@ def test_signup_keeps_anonymous_history(visitor, catalogue):
     )
     assert response.status_code == 302
     user = User.objects.get(username="ada")
-    assert selectors.interacted_movie_ids(user_key=f"u:{user.pk}") == [100, 50]
+    history = selectors.VisitorHistory(user_key=f"u:{user.pk}")
+    assert history.signals.movie_ids == [100, 50]
     assert history_ids(visitor) == [100, 50]
     assert "Hi, ada" in visitor.get("/").content.decode()
 
@@ -166,7 +167,8 @@ def test_login_merges_and_logout_starts_fresh(visitor, catalogue):
         "/accounts/login/", {"username": "bob", "password": "a-long-pass-123"}
     )
     assert response.status_code == 302
-    assert selectors.interacted_movie_ids(user_key=f"u:{user.pk}") == [127]
+    history = selectors.VisitorHistory(user_key=f"u:{user.pk}")
+    assert history.signals.movie_ids == [127]
     visitor.post("/accounts/logout/")
     assert history_ids(visitor) == []
     visitor.post("/accounts/login/", {"username": "bob", "password": "a-long-pass-123"})
