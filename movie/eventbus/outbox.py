@@ -5,9 +5,9 @@ the caller's transaction), and after the commit hands it to the real bus; the ro
 is deleted once the bus accepted it. An asynchronous bus (Kafka) is not waited
 for: the producer's acknowledgement comes later on its I/O thread, and one thread
 per process deletes the acknowledged rows in batches (`_Acks`). When the bus fails
-(broker or DynamoDB unreachable) the row stays, the page still answers, and
-`outbox_relay` (the `relay_outbox` command, and the next publish of the same
-visitor) delivers it later, oldest first.
+(broker or DynamoDB unreachable) the row stays, the page still answers, and the
+relay delivers it later, oldest first: `relay_outbox` (the command of that name)
+and the next publish of the same visitor, each through `relay_outbox_batch`.
 
 The guarantee: every event reaches the bus at least once (a crash between the
 bus's acknowledgement and the row's deletion sends it again); the store keeps one
@@ -177,7 +177,7 @@ class OutboxEventBus(EventBus):
             else:
                 self._deliver_now(row_id, event)
             return
-        result = outbox_relay(bus=self.inner, user_key=event.user_key)
+        result = relay_outbox_batch(bus=self.inner, user_key=event.user_key)
         if result.error:
             breaker.trip()
             logger.warning(
@@ -213,7 +213,7 @@ def _backlog(user_key: str, row_id: int) -> bool:
     return rows.filter(_settled(IN_FLIGHT_S)).exists()
 
 
-def outbox_relay(
+def relay_outbox_batch(
     *,
     bus: EventBus,
     user_key: str | None = None,
@@ -261,7 +261,7 @@ def outbox_pending() -> int:
     return OutboxEvent.objects.count()
 
 
-def outbox_relay_loop(
+def relay_outbox(
     *, bus: EventBus, stop: threading.Event, interval_s: float, once: bool = False
 ) -> RelayResult:
     """Relay passes until `stop` (or one pass with `once`); the summed result.
@@ -269,7 +269,7 @@ def outbox_relay_loop(
     delivered = 0
     in_flight_s = IN_FLIGHT_S if bus.asynchronous else 0.0
     while True:
-        result = outbox_relay(bus=bus, in_flight_s=in_flight_s)
+        result = relay_outbox_batch(bus=bus, in_flight_s=in_flight_s)
         delivered += result.delivered
         if result.delivered or result.error:
             logger.info(

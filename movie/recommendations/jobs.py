@@ -295,7 +295,7 @@ def train_ngcf(
         job.out.with_name(f".{job.out.stem}-{os.getpid()}-{id(result)}.pt")
     )
     try:
-        version = versions.version_register(
+        version = versions.register_version(
             checkpoint=staged,
             metrics=metrics,
             data_snapshot=data.snapshot,
@@ -308,7 +308,7 @@ def train_ngcf(
     say(f"checkpoint: {job.out}")
     say(f"model version: {version.version}")
     if job.promote:
-        gate = versions.version_promote(version=version.version)
+        gate = versions.promote_version(version=version.version)
         say(f"promoted {version.version}: {gate.reason}")
     return TrainedVersion(result, version.version)
 
@@ -330,14 +330,6 @@ def _write_beside(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     logger.info("training curve: %s", curve)
-
-
-def first_version_register(*, checkpoint: Path) -> ModelVersion | None:
-    """Register an existing checkpoint file (and the metrics JSON beside it) as
-    the first version and champion when the registry is empty."""
-    beside = checkpoint.with_suffix(".json")
-    info = json.loads(beside.read_text()) if beside.is_file() else {}
-    return versions.checkpoint_register_first(checkpoint=checkpoint, info=info)
 
 
 def evaluate_foldin(
@@ -385,7 +377,7 @@ def evaluate_foldin_graded(
         raise DataError("--threads must be at least 1")
     torch.set_num_threads(threads)
     data, stars = interactions_with_stars_from_database()
-    report = foldin_graded.evaluate_graded(
+    report = foldin_graded.evaluate_foldin_graded(
         data, stars, graded_foldin_config(seeds), say=say
     )
     for path in (out_json, out_markdown):
@@ -395,7 +387,7 @@ def evaluate_foldin_graded(
     return report
 
 
-def retrain_loop(
+def retrain_periodically(
     *,
     job: TrainJob,
     stop: threading.Event,

@@ -62,14 +62,14 @@ def get_predictor() -> PredictorState:
     state = _served.get("state")
     if state is None or settings.MODEL_SWAP_INTERVAL <= 0:
         # First use, or no watcher: check here (one query and a stat).
-        predictor_refresh()
+        refresh_predictor()
     staged = _served.get("next")
     if staged is not None and time.time() >= staged.effective:
         _swap_in(staged)
     return _served["state"]
 
 
-def predictor_preload() -> PredictorState:
+def preload_predictor() -> PredictorState:
     """Load the champion without starting the watcher thread: for a process that
     forks serving processes afterwards (the gunicorn master). A thread of the
     parent would be mid-query on the database when a fork copies SQLite's
@@ -77,7 +77,7 @@ def predictor_preload() -> PredictorState:
     the file without the locks it believes it holds ("disk I/O error",
     "database disk image is malformed"). Each forked process starts its own
     watcher on its first request."""
-    predictor_refresh()
+    refresh_predictor()
     return _served["state"]
 
 
@@ -96,11 +96,11 @@ def _swap_in(staged: _Staged) -> None:
             return
         _served.update(state=staged.state, key=staged.key, failed=None)
         del _served["next"]
-    telemetry.version_served_set(staged.state.version)
+    telemetry.set_served_version(staged.state.version)
     logger.info("serving NGCF model version %s", staged.state.version)
 
 
-def predictor_refresh() -> bool:
+def refresh_predictor() -> bool:
     """Load and serve the champion if it is not what this process serves; True
     if the served model changed."""
     try:
@@ -135,7 +135,7 @@ def predictor_refresh() -> bool:
             _served["next"] = _Staged(target.effective, state, key)
             return True
         _served.update(state=state, key=key, failed=None)
-    telemetry.version_served_set(state.version)
+    telemetry.set_served_version(state.version)
     logger.info("serving NGCF model version %s", state.version or "(none)")
     return True
 
@@ -145,7 +145,7 @@ def _serve_first(target: _Target | None) -> None:
         if "state" not in _served:
             state = _load(target)
             _served.update(state=state, key=target.key if target else None)
-            telemetry.version_served_set(state.version)
+            telemetry.set_served_version(state.version)
 
 
 def _known(key: tuple | None) -> bool:
@@ -229,7 +229,7 @@ def _metrics_dict(predictor: Any) -> dict[str, Any]:
 def _watch(stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
         try:
-            predictor_refresh()
+            refresh_predictor()
         except Exception:
             logger.exception("model watcher: refresh failed")
         finally:

@@ -196,7 +196,7 @@ def _main(response) -> str:
 
 def test_movie_page_shows_average_year_all_genres_and_own_rating(visitor, catalogue):
     from movie.models import Genre, Interaction, Movie
-    from movie.movielens import catalogue_counts_refresh
+    from movie.movielens import refresh_catalogue_counts
 
     war = Genre.objects.create(name="War", slug="war")
     catalogue[50].genres.add(war)
@@ -204,7 +204,7 @@ def test_movie_page_shows_average_year_all_genres_and_own_rating(visitor, catalo
         Interaction.objects.create(
             ml_user_id=user, movie_id=50, rating=stars, timestamp=0
         )
-    catalogue_counts_refresh(
+    refresh_catalogue_counts(
         movie_model=Movie, genre_model=Genre, interaction_model=Interaction
     )
     html = _main(visitor.get("/movie/50/"))

@@ -17,7 +17,7 @@ from django.test import Client
 import devservers
 from movie.eventbus import get_event_bus_adapter
 from movie.eventbus.kafka import KafkaConfig
-from movie.eventbus.outbox import breaker, outbox_pending, outbox_relay
+from movie.eventbus.outbox import breaker, outbox_pending, relay_outbox_batch
 from movie.events import Event
 from movie.models import OutboxEvent
 from movie.selectors import VisitorHistory
@@ -233,7 +233,7 @@ def test_clicks_while_the_broker_is_down_are_kept_and_delivered_once(
         breaker.reset()
         time.sleep(0.5)
     # Bob's backlog goes with the relay (relay_outbox).
-    assert outbox_relay(bus=get_event_bus_adapter()).delivered == 15
+    assert relay_outbox_batch(bus=get_event_bus_adapter()).delivered == 15
     assert outbox_pending() == 0
 
     stats = consume_until_idle(kafka_config, dynamodb_store)
