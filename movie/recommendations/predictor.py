@@ -21,14 +21,21 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from movie import telemetry
+from movie.artifacts import ArtifactError, get_artifact_store
+from movie.models import ChampionChange
+from movie.recommendations.config import served_finetune_config
+from pytorch_models.checkpoint import CheckpointError
+from pytorch_models.ngcf.predictor import NgcfPredictor
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +48,7 @@ _watcher: dict[str, Any] = {}  # "pid", "thread", "stop"
 
 @dataclass(frozen=True)
 class PredictorState:
-    predictor: object | None  # pytorch_models.ngcf.predictor.NgcfPredictor, or None
+    predictor: NgcfPredictor | None
     problem: str = ""  # why there is no predictor
     version: str = ""  # the ModelVersion served, UNREGISTERED, or "" without one
     info: dict[str, Any] = field(default_factory=dict)  # created_at, metrics
@@ -161,10 +168,6 @@ def _known(key: tuple | None) -> bool:
 def _target(in_effect: bool = False) -> _Target | None:
     """The latest champion change (only those in effect already, with
     `in_effect`), or the NGCF_CHECKPOINT file when there is none."""
-    from django.utils import timezone
-
-    from movie.models import ChampionChange
-
     changes = ChampionChange.objects.select_related("version")
     if in_effect:
         changes = changes.filter(at__lte=timezone.now())
@@ -190,15 +193,6 @@ def _target(in_effect: bool = False) -> _Target | None:
 def _load(target: _Target | None) -> PredictorState:
     if target is None:
         return PredictorState(None, "no NGCF checkpoint has been trained yet")
-    # torch is imported with the first recommendation, not when Django loads the
-    # views: management commands and checks that never recommend stay light
-    import torch
-
-    from movie.artifacts import ArtifactError, get_artifact_store
-    from movie.recommendations.config import served_finetune_config
-    from pytorch_models.checkpoint import CheckpointError
-    from pytorch_models.ngcf.predictor import NgcfPredictor
-
     torch.set_num_threads(settings.TORCH_THREADS)
     info: dict[str, Any] = {}
     try:
@@ -220,9 +214,7 @@ def _load(target: _Target | None) -> PredictorState:
     return PredictorState(predictor, "", target.version, info)
 
 
-def _metrics_dict(predictor: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
+def _metrics_dict(predictor: NgcfPredictor) -> dict[str, Any]:
     return asdict(predictor.metrics) if predictor.metrics else {}
 
 

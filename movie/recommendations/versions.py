@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from movie.artifacts import ArtifactError, get_artifact_store
 from movie.models import ChampionChange, ModelVersion
+from pytorch_models.checkpoint import CheckpointError, load_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,6 @@ def evaluate_gate(
 
 def _check_artifact(version: ModelVersion) -> None:
     """Fetch, verify and read the version's checkpoint; VersionError if any fails."""
-    from pytorch_models.checkpoint import CheckpointError, load_checkpoint
-
     try:
         path = get_artifact_store().fetch(
             version.artifact_uri, version.sha256, Path(settings.MODEL_CACHE_DIR)
