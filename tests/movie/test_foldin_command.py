@@ -14,7 +14,7 @@ def test_foldin_report_compares_the_four_methods(tmp_path, parity_ratings):
         stdout=out,
     )
     report = json.loads((tmp_path / "f.json").read_text())
-    assert report["heldout_users"] == 6
+    assert report["heldout_users"] == 6 and report["threads"] == 1
     assert set(report["methods"]) == {
         "foldin",
         "foldin_ngcf_only",
@@ -58,7 +58,9 @@ def test_graded_report_goes_beside_the_ungraded_one(settings, tmp_path, parity_r
         "foldin-graded.json",
         "foldin-graded.md",
     ]
-    (result,) = json.loads((reports / "foldin-graded.json").read_text())["seeds"]
+    report = json.loads((reports / "foldin-graded.json").read_text())
+    assert report["threads"] == 1
+    (result,) = report["seeds"]
     assert result["seed"] == 3
     assert result["visitors"] == 6  # every rating is 4 stars: all later relevant
     assert set(result["graded"]) == set(GRADED_METHODS)
@@ -67,3 +69,17 @@ def test_graded_report_goes_beside_the_ungraded_one(settings, tmp_path, parity_r
     markdown = (reports / "foldin-graded.md").read_text()
     assert f"| {GRADED_METHODS['graded']} |" in markdown
     assert markdown in out.getvalue()
+
+
+@pytest.mark.parametrize("graded", [False, True])
+def test_foldin_needs_a_thread(tmp_path, parity_ratings, graded):
+    with pytest.raises(CommandError, match="--threads must be at least 1"):
+        call_command(
+            "evaluate_foldin",
+            graded=graded,
+            threads=0,
+            out_json=str(tmp_path / "f.json"),
+            out_md=str(tmp_path / "f.md"),
+            stdout=StringIO(),
+        )
+    assert not (tmp_path / "f.json").exists()
