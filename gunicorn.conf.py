@@ -44,11 +44,11 @@ def when_ready(server):
         return
     from django.db import connections
 
-    from movie.recommendations.predictor import predictor_preload
+    from movie.recommendations.predictor import preload_predictor
 
     # No watcher thread in the master: a thread touching the database while the
     # master forks a worker would hand the worker SQLite's lock state mid-query.
-    state = predictor_preload()
+    state = preload_predictor()
     # Finding the champion used the database: no connection may be inherited by
     # the forked workers.
     connections.close_all()

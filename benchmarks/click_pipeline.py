@@ -44,8 +44,8 @@ from django.conf import settings  # noqa: E402  (needs django.setup())
 from movie.clicklog.dynamodb import (  # noqa: E402
     DynamoDBClickLogStore,
     DynamoDBConfig,
+    create_table,
     dynamodb_client,
-    table_create,
 )
 from movie.models import Movie  # noqa: E402
 
@@ -212,7 +212,7 @@ def _store_make(table: str) -> DynamoDBClickLogStore:
         endpoint_url=settings.DYNAMODB_ENDPOINT_URL or None,
         region=settings.AWS_DEFAULT_REGION,
     )
-    table_create(dynamodb_client(config), table)
+    create_table(dynamodb_client(config), table)
     return DynamoDBClickLogStore(config)
 
 

@@ -31,7 +31,7 @@ from benchmarks.servers import ROOT, gunicorn
 
 REGISTER = (
     "import os; from pathlib import Path; "
-    "from movie.recommendations.versions import version_register as r; "
+    "from movie.recommendations.versions import register_version as r; "
     "print(r(checkpoint=Path(os.environ['SWAP_CHECKPOINT']), metrics={}, "
     "data_snapshot={}, training_config={}).version)"
 )

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 
 
-def stack_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+def check_stack_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []
     if settings.EVENT_BUS == "kafka":
         for name in ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_TOPIC"):
@@ -33,8 +33,8 @@ def stack_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return errors
 
 
-def stack_servers_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    if stack_settings_check():
+def check_stack_servers(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    if check_stack_settings():
         return []  # the missing settings are reported already
     errors = []
     if settings.EVENT_BUS == "kafka":
@@ -73,5 +73,5 @@ def stack_servers_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 
 
 def register_checks() -> None:
-    register(stack_settings_check)
-    register(stack_servers_check, deploy=True)
+    register(check_stack_settings)
+    register(check_stack_servers, deploy=True)

@@ -8,8 +8,8 @@ import io
 from collections import defaultdict
 from typing import Any
 
-from movie.online_metrics import MetricRow, online_metrics
-from movie.recommendations.versions import version_list
+from movie.online_metrics import MetricRow, compute_online_metrics
+from movie.recommendations.versions import list_versions
 
 
 def dashboard_context() -> dict[str, Any]:
@@ -22,9 +22,9 @@ def dashboard_context() -> dict[str, Any]:
             "recall": (v.metrics.get("test") or {}).get("recall@20"),
             "visitor_users": v.data_snapshot.get("visitor_users", 0),
         }
-        for v in version_list()
+        for v in list_versions()
     ]
-    return {"versions": versions, "rows": online_metrics()}
+    return {"versions": versions, "rows": compute_online_metrics()}
 
 
 def ctr_by_version(rows: list[MetricRow]) -> dict[str, list[tuple[str, float]]]:
@@ -48,7 +48,7 @@ def ctr_plot_svg() -> bytes:
 
     figure = Figure(figsize=(8, 3.5))
     axes = figure.subplots()
-    for version, points in ctr_by_version(online_metrics()).items():
+    for version, points in ctr_by_version(compute_online_metrics()).items():
         axes.plot([d for d, _ in points], [c for _, c in points], "o-", label=version)
     axes.set_ylabel("CTR (lists with a click / lists shown)")
     axes.set_xlabel("day (UTC)")

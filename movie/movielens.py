@@ -69,7 +69,7 @@ def pip_download(requirement: str, dest: Path, extra_args: list[str]) -> None:
         )
 
 
-def dataset_fetch(
+def fetch_movielens(
     *,
     target: Path,
     cache_dir: Path,
@@ -146,7 +146,7 @@ def genres_of(field: str) -> list[str]:
     return [name for name in field.split() if name != UNKNOWN_GENRE]
 
 
-def catalogue_counts_refresh(*, movie_model, genre_model, interaction_model) -> None:
+def refresh_catalogue_counts(*, movie_model, genre_model, interaction_model) -> None:
     """Store what the import derives from the ratings: each movie's number of
     interactions and their mean rating, and each genre's number of movies.
 
@@ -173,7 +173,7 @@ def catalogue_counts_refresh(*, movie_model, genre_model, interaction_model) -> 
             genre.save(update_fields=["movie_count"])
 
 
-def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
+def import_movielens(*, source: Path, name: str = "ml-100k") -> ImportSummary:
     """Load movies, genres and historical ratings from `<source>/<name>.item` and
     `.inter`; re-running changes nothing."""
     items = _read_columns(
@@ -232,7 +232,7 @@ def catalogue_import(*, source: Path, name: str = "ml-100k") -> ImportSummary:
             ignore_conflicts=True,
             batch_size=2000,
         )
-        catalogue_counts_refresh(
+        refresh_catalogue_counts(
             movie_model=Movie, genre_model=Genre, interaction_model=Interaction
         )
         summary = ImportSummary(

@@ -60,7 +60,7 @@ def _day(ts_ms: int) -> str:
     return dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC).date().isoformat()
 
 
-def clicks_attribute(
+def attribute_clicks(
     events: Iterable[Event], impressions: Iterable[Impression], *, window_ms: int
 ) -> list[Attribution]:
     """Each event attributed to the visitor's latest impression that showed its
@@ -85,7 +85,7 @@ def clicks_attribute(
     return found
 
 
-def metrics_compute(
+def compute_metrics(
     events: list[Event], impressions: list[Impression], *, window_ms: int
 ) -> list[MetricRow]:
     """The rows of the module docstring, sorted by day, version and surface."""
@@ -98,7 +98,7 @@ def metrics_compute(
     for impression in impressions:
         row(impression).impressions += 1
     clicked: set = set()
-    for found in clicks_attribute(events, impressions, window_ms=window_ms):
+    for found in attribute_clicks(events, impressions, window_ms=window_ms):
         target = row(found.impression)
         target.clicks += 1
         by_position = target.clicks_by_position
@@ -116,10 +116,10 @@ def metrics_compute(
     return sorted(rows.values(), key=lambda r: (r.day, r.model_version, r.surface))
 
 
-def online_metrics() -> list[MetricRow]:
+def compute_online_metrics() -> list[MetricRow]:
     """The online metrics of everything in the click-log store (a full scan)."""
     store = get_clicklog_store()
-    return metrics_compute(
+    return compute_metrics(
         list(store.events_scan()),
         list(store.impressions_scan()),
         window_ms=settings.ATTRIBUTION_WINDOW_MINUTES * 60_000,

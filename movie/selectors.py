@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -212,18 +211,6 @@ class VisitorHistory:
         return self.entries(limit=settings.HISTORY_SIDEBAR_LENGTH)
 
 
-def history_event(*, user_key: str | None, event_id: uuid.UUID) -> Event | None:
-    if user_key is None:
-        return None
-    return get_clicklog_store().get(user_key, event_id)
-
-
-def ratings_from(events: list[Event]) -> dict[int, float]:
-    """The current rating of each movie, from events given newest first (a
-    "not interested" after a rating replaces it)."""
-    return signals_from(events).ratings
-
-
 def movie_ids_from(events: list[Event]) -> list[int]:
     """Movies clicked or rated, most recent first, each once."""
     return list(dict.fromkeys(event.movie_id for event in events))
@@ -285,24 +272,6 @@ def signals_from(events: list[Event]) -> VisitorSignals:
     )
 
 
-def signals_for(*, user_key: str | None) -> VisitorSignals:
-    return signals_from(_events(user_key))
-
-
 def events_for(*, user_key: str | None) -> list[Event]:
     """The visitor's events, newest first (none without a key)."""
     return _events(user_key)
-
-
-def ratings_for(*, user_key: str | None) -> dict[int, float]:
-    """The visitor's current rating of each movie they rated (the newest one)."""
-    return ratings_from(_events(user_key))
-
-
-def rating_for(*, user_key: str | None, movie_id: int) -> float | None:
-    return ratings_for(user_key=user_key).get(movie_id)
-
-
-def interacted_movie_ids(*, user_key: str | None) -> list[int]:
-    """Movies the visitor clicked or rated, most recent first, each once."""
-    return movie_ids_from(_events(user_key))

@@ -71,7 +71,7 @@ VERSION_SERVED = Gauge(
 )
 
 
-def version_served_set(version: str) -> None:
+def set_served_version(version: str) -> None:
     VERSION_SERVED.clear()
     VERSION_SERVED.labels(version=version or "none", pid=str(os.getpid())).set(1)
 

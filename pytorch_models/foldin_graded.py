@@ -47,7 +47,7 @@ __all__ = [
     "GRADED_METHODS",
     "GradedFoldinConfig",
     "GradedReport",
-    "evaluate_graded",
+    "evaluate_foldin_graded",
     "pretrain_split",
     "score_split",
 ]
@@ -213,7 +213,7 @@ def rank_graded(
     return ranked
 
 
-def evaluate_graded(
+def evaluate_foldin_graded(
     data: Interactions,
     stars: np.ndarray,
     config: GradedFoldinConfig | None = None,

@@ -5,7 +5,7 @@ from django.test import Client
 from movie.models import Genre, Interaction, Movie
 from movie.poster_cache import POSTERS
 from movie.selectors import shared_pages_clear
-from tests.worlds import parity_likes
+from tests.worlds import parity_timeline
 
 
 @pytest.fixture(autouse=True)
@@ -85,12 +85,8 @@ def parity_ratings(db):
     """30 users; even users rate even movies, odd users odd ones (40 movies)."""
     Movie.objects.bulk_create(Movie(id=m, title=f"M{m}") for m in range(1, 41))
     Interaction.objects.bulk_create(
-        Interaction(
-            ml_user_id=u, movie_id=m, rating=4, timestamp=1000 + (m * 7 + u) % 40
-        )
-        for u, liked in parity_likes(30, 40, first_id=1).items()
-        for m in liked
-        if (m + u) % 5
+        Interaction(ml_user_id=u, movie_id=m, rating=4, timestamp=ts)
+        for u, m, ts in parity_timeline()
     )
 
 

@@ -35,6 +35,18 @@ def parity_likes(n_users: int, n_items: int, first_id: int = 0) -> dict[int, lis
     return likes
 
 
+def parity_timeline(n_users: int = 30, n_items: int = 40) -> list[tuple[int, int, int]]:
+    """(user, item, timestamp) of users and items numbered from 1, each user
+    liking most of its parity (one in five left out), in a shuffled order of time:
+    the fold-in protocols' world."""
+    return [
+        (u, m, 1000 + (m * 7 + u) % n_items)
+        for u, liked in parity_likes(n_users, n_items, first_id=1).items()
+        for m in liked
+        if (m + u) % 5
+    ]
+
+
 def parity_split(
     n_users: int, n_items: int, n_train: int, first_id: int = 0
 ) -> tuple[Interactions, Interactions, Interactions]:

@@ -109,7 +109,7 @@ def dynamodb_client(config: DynamoDBConfig) -> Any:
     )
 
 
-def table_create(client: Any, table: str) -> bool:
+def create_table(client: Any, table: str) -> bool:
     """Create the click-log table if missing and wait until it is active; return
     True if it was created. Safe to run again."""
     try:

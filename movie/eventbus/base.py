@@ -30,8 +30,3 @@ class EventBus(abc.ABC):
         (from another thread) once it is accepted, `done(error)` if it is not.
         Only for an `asynchronous` bus."""
         raise NotImplementedError(f"{type(self).__name__} is not asynchronous")
-
-    def flush(self, timeout_s: float) -> None:
-        """Wait (up to timeout_s) until every event handed to `send` has been
-        accepted or has failed. A synchronous bus has nothing to wait for."""
-        return None

@@ -64,7 +64,7 @@ class ConsumeStats:
         )
 
 
-def consumer_make(config: ConsumerConfig) -> Any:
+def make_consumer(config: ConsumerConfig) -> Any:
     kafka = kafka_module()
     try:
         return kafka.KafkaConsumer(
@@ -84,7 +84,7 @@ def consumer_make(config: ConsumerConfig) -> Any:
         ) from exc
 
 
-def clicks_consume(
+def consume_clicks(
     *,
     config: ConsumerConfig,
     store: ClickLogStore,
@@ -98,7 +98,7 @@ def clicks_consume(
     committed until it succeeds.
     """
     kafka = kafka_module()
-    consumer = consumer or consumer_make(config)
+    consumer = consumer or make_consumer(config)
     stats = ConsumeStats()
     backoff = config.retry_backoff_s
     last_log = time.monotonic()

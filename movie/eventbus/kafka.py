@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from movie.eventbus.base import EventBus
+from movie.events import EventError
 from movie.impressions import Message, message_from_dict
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,6 @@ def event_encode(event: Message) -> tuple[bytes, bytes]:
 def event_decode(value: bytes | None) -> Message:
     """The event or impression in a message's value; raises EventError (a
     ValueError) if malformed."""
-    from movie.events import EventError
-
     try:
         data = json.loads(value or b"")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -152,12 +151,6 @@ class KafkaEventBus(EventBus):
             return
         future.add_callback(lambda _metadata: done(None))
         future.add_errback(lambda exc: done(self._unavailable(exc)))
-
-    def flush(self, timeout_s: float) -> None:
-        with self._lock:
-            producer = self._producer
-        if producer is not None:
-            producer.flush(timeout=timeout_s)
 
     def _unavailable(self, exc: BaseException) -> BrokerUnavailable:
         return BrokerUnavailable(

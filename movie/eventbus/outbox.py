@@ -5,9 +5,9 @@ the caller's transaction), and after the commit hands it to the real bus; the ro
 is deleted once the bus accepted it. An asynchronous bus (Kafka) is not waited
 for: the producer's acknowledgement comes later on its I/O thread, and one thread
 per process deletes the acknowledged rows in batches (`_Acks`). When the bus fails
-(broker or DynamoDB unreachable) the row stays, the page still answers, and
-`outbox_relay` (the `relay_outbox` command, and the next publish of the same
-visitor) delivers it later, oldest first.
+(broker or DynamoDB unreachable) the row stays, the page still answers, and the
+relay delivers it later, oldest first: `relay_outbox` (the command of that name)
+and the next publish of the same visitor, each through `relay_outbox_batch`.
 
 The guarantee: every event reaches the bus at least once (a crash between the
 bus's acknowledgement and the row's deletion sends it again); the store keeps one
@@ -95,13 +95,6 @@ class _Acks:
                 threading.Thread(target=self._run, name=name, daemon=True).start()
             self._queue.put((row_id, error))
 
-    def join(self) -> None:
-        """Until every report so far is applied (tests, benchmarks)."""
-        with self._lock:
-            pending = self._queue if self._pid == os.getpid() else None
-        if pending is not None:
-            pending.join()
-
     def _run(self) -> None:
         reports = self._queue
         while True:
@@ -117,9 +110,6 @@ class _Acks:
             except Exception:
                 logger.exception("outbox: %d report(s) not applied", len(batch))
                 connection.close()
-            finally:
-                for _ in batch:
-                    reports.task_done()
 
 
 def _acks_apply(batch: list[tuple[int, BaseException | None]]) -> None:
@@ -187,7 +177,7 @@ class OutboxEventBus(EventBus):
             else:
                 self._deliver_now(row_id, event)
             return
-        result = outbox_relay(bus=self.inner, user_key=event.user_key)
+        result = relay_outbox_batch(bus=self.inner, user_key=event.user_key)
         if result.error:
             breaker.trip()
             logger.warning(
@@ -223,7 +213,7 @@ def _backlog(user_key: str, row_id: int) -> bool:
     return rows.filter(_settled(IN_FLIGHT_S)).exists()
 
 
-def outbox_relay(
+def relay_outbox_batch(
     *,
     bus: EventBus,
     user_key: str | None = None,
@@ -271,7 +261,7 @@ def outbox_pending() -> int:
     return OutboxEvent.objects.count()
 
 
-def outbox_relay_loop(
+def relay_outbox(
     *, bus: EventBus, stop: threading.Event, interval_s: float, once: bool = False
 ) -> RelayResult:
     """Relay passes until `stop` (or one pass with `once`); the summed result.
@@ -279,7 +269,7 @@ def outbox_relay_loop(
     delivered = 0
     in_flight_s = IN_FLIGHT_S if bus.asynchronous else 0.0
     while True:
-        result = outbox_relay(bus=bus, in_flight_s=in_flight_s)
+        result = relay_outbox_batch(bus=bus, in_flight_s=in_flight_s)
         delivered += result.delivered
         if result.delivered or result.error:
             logger.info(
@@ -293,10 +283,3 @@ def outbox_relay_loop(
         if not result.delivered or result.error:
             # Nothing to do, or the bus is down: wait; a full batch goes on at once.
             stop.wait(interval_s)
-
-
-def outbox_flush(*, bus: EventBus, timeout_s: float = 30.0) -> None:
-    """Wait until every event this process handed to `bus` was acknowledged or
-    failed, and its row deleted or marked (tests, benchmarks, shutdown)."""
-    bus.flush(timeout_s)
-    acks.join()

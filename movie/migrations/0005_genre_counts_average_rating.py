@@ -3,13 +3,13 @@ like popularity; MovieLens's "unknown" genre (a movie without genres) goes."""
 
 from django.db import migrations, models
 
-from movie.movielens import UNKNOWN_GENRE, catalogue_counts_refresh
+from movie.movielens import UNKNOWN_GENRE, refresh_catalogue_counts
 
 
 def refresh(apps, schema_editor):
     Genre = apps.get_model("movie", "Genre")
     Genre.objects.filter(name=UNKNOWN_GENRE).delete()
-    catalogue_counts_refresh(
+    refresh_catalogue_counts(
         movie_model=apps.get_model("movie", "Movie"),
         genre_model=Genre,
         interaction_model=apps.get_model("movie", "Interaction"),

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -295,7 +295,7 @@ def train_ngcf(
         job.out.with_name(f".{job.out.stem}-{os.getpid()}-{id(result)}.pt")
     )
     try:
-        version = versions.version_register(
+        version = versions.register_version(
             checkpoint=staged,
             metrics=metrics,
             data_snapshot=data.snapshot,
@@ -308,7 +308,7 @@ def train_ngcf(
     say(f"checkpoint: {job.out}")
     say(f"model version: {version.version}")
     if job.promote:
-        gate = versions.version_promote(version=version.version)
+        gate = versions.promote_version(version=version.version)
         say(f"promoted {version.version}: {gate.reason}")
     return TrainedVersion(result, version.version)
 
@@ -332,12 +332,30 @@ def _write_beside(
     logger.info("training curve: %s", curve)
 
 
-def first_version_register(*, checkpoint: Path) -> ModelVersion | None:
-    """Register an existing checkpoint file (and the metrics JSON beside it) as
-    the first version and champion when the registry is empty."""
-    beside = checkpoint.with_suffix(".json")
-    info = json.loads(beside.read_text()) if beside.is_file() else {}
-    return versions.checkpoint_register_first(checkpoint=checkpoint, info=info)
+class _Report(Protocol):
+    def to_dict(self) -> dict[str, object]: ...
+
+    def markdown(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Report)
+
+
+def _report_written(
+    evaluate: Callable[[], R], *, threads: int, out_json: Path, out_markdown: Path
+) -> R:
+    """Run a fold-in evaluation on `threads` torch threads; write its report as
+    JSON (with the thread count) and markdown."""
+    if threads < 1:
+        raise DataError("--threads must be at least 1")
+    torch.set_num_threads(threads)
+    report = evaluate()
+    for path in (out_json, out_markdown):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    data = {**report.to_dict(), "threads": threads}
+    out_json.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    out_markdown.write_text(report.markdown())
+    return report
 
 
 def evaluate_foldin(
@@ -349,18 +367,14 @@ def evaluate_foldin(
     say: Callable[[str], None] = logger.info,
 ) -> foldin.FoldinReport:
     """Run the fold-in protocol on the imported ratings; write JSON and markdown."""
-    if threads < 1:
-        raise DataError("--threads must be at least 1")
-    torch.set_num_threads(threads)
-    report = foldin.evaluate_foldin(
-        interactions_from_database(), foldin.FoldinConfig(seed=seed), say=say
+
+    def evaluate() -> foldin.FoldinReport:
+        data = interactions_from_database()
+        return foldin.evaluate_foldin(data, foldin.FoldinConfig(seed=seed), say=say)
+
+    return _report_written(
+        evaluate, threads=threads, out_json=out_json, out_markdown=out_markdown
     )
-    for path in (out_json, out_markdown):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    data = {**report.to_dict(), "threads": threads}
-    out_json.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    out_markdown.write_text(report.markdown())
-    return report
 
 
 def graded_foldin_config(seeds: tuple[int, ...]) -> foldin_graded.GradedFoldinConfig:
@@ -380,22 +394,20 @@ def evaluate_foldin_graded(
     threads: int = 1,
     say: Callable[[str], None] = logger.info,
 ) -> foldin_graded.GradedReport:
-    """Run the graded fold-in protocol on the imported ratings and stars."""
-    if threads < 1:
-        raise DataError("--threads must be at least 1")
-    torch.set_num_threads(threads)
-    data, stars = interactions_with_stars_from_database()
-    report = foldin_graded.evaluate_graded(
-        data, stars, graded_foldin_config(seeds), say=say
+    """Run the graded fold-in protocol on the imported ratings and stars; write
+    JSON and markdown."""
+
+    def evaluate() -> foldin_graded.GradedReport:
+        data, stars = interactions_with_stars_from_database()
+        config = graded_foldin_config(seeds)
+        return foldin_graded.evaluate_foldin_graded(data, stars, config, say=say)
+
+    return _report_written(
+        evaluate, threads=threads, out_json=out_json, out_markdown=out_markdown
     )
-    for path in (out_json, out_markdown):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
-    out_markdown.write_text(report.markdown())
-    return report
 
 
-def retrain_loop(
+def retrain_periodically(
     *,
     job: TrainJob,
     stop: threading.Event,

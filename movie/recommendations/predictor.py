@@ -21,14 +21,21 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from movie import telemetry
+from movie.artifacts import ArtifactError, get_artifact_store
+from movie.models import ChampionChange
+from movie.recommendations.config import served_finetune_config
+from pytorch_models.checkpoint import CheckpointError
+from pytorch_models.ngcf.predictor import NgcfPredictor
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +48,7 @@ _watcher: dict[str, Any] = {}  # "pid", "thread", "stop"
 
 @dataclass(frozen=True)
 class PredictorState:
-    predictor: object | None  # pytorch_models.ngcf.predictor.NgcfPredictor, or None
+    predictor: NgcfPredictor | None
     problem: str = ""  # why there is no predictor
     version: str = ""  # the ModelVersion served, UNREGISTERED, or "" without one
     info: dict[str, Any] = field(default_factory=dict)  # created_at, metrics
@@ -62,14 +69,14 @@ def get_predictor() -> PredictorState:
     state = _served.get("state")
     if state is None or settings.MODEL_SWAP_INTERVAL <= 0:
         # First use, or no watcher: check here (one query and a stat).
-        predictor_refresh()
+        refresh_predictor()
     staged = _served.get("next")
     if staged is not None and time.time() >= staged.effective:
         _swap_in(staged)
     return _served["state"]
 
 
-def predictor_preload() -> PredictorState:
+def preload_predictor() -> PredictorState:
     """Load the champion without starting the watcher thread: for a process that
     forks serving processes afterwards (the gunicorn master). A thread of the
     parent would be mid-query on the database when a fork copies SQLite's
@@ -77,7 +84,7 @@ def predictor_preload() -> PredictorState:
     the file without the locks it believes it holds ("disk I/O error",
     "database disk image is malformed"). Each forked process starts its own
     watcher on its first request."""
-    predictor_refresh()
+    refresh_predictor()
     return _served["state"]
 
 
@@ -96,11 +103,11 @@ def _swap_in(staged: _Staged) -> None:
             return
         _served.update(state=staged.state, key=staged.key, failed=None)
         del _served["next"]
-    telemetry.version_served_set(staged.state.version)
+    telemetry.set_served_version(staged.state.version)
     logger.info("serving NGCF model version %s", staged.state.version)
 
 
-def predictor_refresh() -> bool:
+def refresh_predictor() -> bool:
     """Load and serve the champion if it is not what this process serves; True
     if the served model changed."""
     try:
@@ -135,7 +142,7 @@ def predictor_refresh() -> bool:
             _served["next"] = _Staged(target.effective, state, key)
             return True
         _served.update(state=state, key=key, failed=None)
-    telemetry.version_served_set(state.version)
+    telemetry.set_served_version(state.version)
     logger.info("serving NGCF model version %s", state.version or "(none)")
     return True
 
@@ -145,7 +152,7 @@ def _serve_first(target: _Target | None) -> None:
         if "state" not in _served:
             state = _load(target)
             _served.update(state=state, key=target.key if target else None)
-            telemetry.version_served_set(state.version)
+            telemetry.set_served_version(state.version)
 
 
 def _known(key: tuple | None) -> bool:
@@ -161,10 +168,6 @@ def _known(key: tuple | None) -> bool:
 def _target(in_effect: bool = False) -> _Target | None:
     """The latest champion change (only those in effect already, with
     `in_effect`), or the NGCF_CHECKPOINT file when there is none."""
-    from django.utils import timezone
-
-    from movie.models import ChampionChange
-
     changes = ChampionChange.objects.select_related("version")
     if in_effect:
         changes = changes.filter(at__lte=timezone.now())
@@ -190,15 +193,6 @@ def _target(in_effect: bool = False) -> _Target | None:
 def _load(target: _Target | None) -> PredictorState:
     if target is None:
         return PredictorState(None, "no NGCF checkpoint has been trained yet")
-    # torch is imported with the first recommendation, not when Django loads the
-    # views: management commands and checks that never recommend stay light
-    import torch
-
-    from movie.artifacts import ArtifactError, get_artifact_store
-    from movie.recommendations.config import served_finetune_config
-    from pytorch_models.checkpoint import CheckpointError
-    from pytorch_models.ngcf.predictor import NgcfPredictor
-
     torch.set_num_threads(settings.TORCH_THREADS)
     info: dict[str, Any] = {}
     try:
@@ -220,16 +214,14 @@ def _load(target: _Target | None) -> PredictorState:
     return PredictorState(predictor, "", target.version, info)
 
 
-def _metrics_dict(predictor: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
+def _metrics_dict(predictor: NgcfPredictor) -> dict[str, Any]:
     return asdict(predictor.metrics) if predictor.metrics else {}
 
 
 def _watch(stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
         try:
-            predictor_refresh()
+            refresh_predictor()
         except Exception:
             logger.exception("model watcher: refresh failed")
         finally:

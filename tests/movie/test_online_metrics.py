@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from movie.clicklog import get_clicklog_store
 from movie.events import Event
-from movie.online_metrics import clicks_attribute, metrics_compute
+from movie.online_metrics import attribute_clicks, compute_metrics
 from tests.movie.clicklog_contract import shown
 
 MIN = 60_000
@@ -32,7 +32,7 @@ def test_a_click_goes_to_the_latest_list_that_showed_it_within_30_minutes():
         click("v:b", 7, DAY0 + 12 * MIN),  # another visitor: not attributed
         click("v:a", 8, DAY0 + 9 * MIN),  # before the list was shown
     ]
-    found = clicks_attribute(events, [unrelated, new, old], window_ms=30 * MIN)
+    found = attribute_clicks(events, [unrelated, new, old], window_ms=30 * MIN)
     assert [(f.event.movie_id, f.impression, f.position) for f in found] == [
         (7, new, 1),
         (6, old, 2),
@@ -56,7 +56,7 @@ def test_ctr_clicks_by_position_and_share_per_version_surface_and_day():
     ]
     rows = {
         (r.model_version, r.surface, r.day): r
-        for r in metrics_compute(events, impressions, window_ms=30 * MIN)
+        for r in compute_metrics(events, impressions, window_ms=30 * MIN)
     }
     day0 = "2023-11-14"
     v1 = rows[("v1", "ngcf", day0)]
@@ -83,11 +83,11 @@ def test_ctr_clicks_by_position_and_share_per_version_surface_and_day():
 def test_attribution_invariants(clicks, lists):
     impressions = [shown(f"v:{u}", ids, DAY0 + t * MIN) for u, ids, t in lists]
     events = [click(f"v:{u}", m, DAY0 + t * MIN) for u, m, t in clicks]
-    for found in clicks_attribute(events, impressions, window_ms=30 * MIN):
+    for found in attribute_clicks(events, impressions, window_ms=30 * MIN):
         assert found.impression.user_key == found.event.user_key
         assert 0 <= found.event.ts - found.impression.ts <= 30 * MIN
         assert found.impression.movie_ids[found.position - 1] == found.event.movie_id
-    for row in metrics_compute(events, impressions, window_ms=30 * MIN):
+    for row in compute_metrics(events, impressions, window_ms=30 * MIN):
         assert 0 <= row.clicked_lists <= row.impressions and 0 <= row.ctr <= 1
         assert sum(row.clicks_by_position.values()) == row.clicks
 

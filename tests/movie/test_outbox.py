@@ -4,7 +4,7 @@ import pytest
 
 from movie.eventbus import get_event_bus
 from movie.eventbus.base import EventBus
-from movie.eventbus.outbox import OutboxEventBus, breaker, outbox_relay
+from movie.eventbus.outbox import OutboxEventBus, breaker, relay_outbox_batch
 from movie.events import Event
 from movie.models import OutboxEvent
 
@@ -59,7 +59,7 @@ def test_events_kept_while_down_are_relayed_in_order(
     assert row.attempts == 1 and "broker down" in row.last_error
 
     flaky.up = True
-    assert outbox_relay(bus=flaky).delivered == 3
+    assert relay_outbox_batch(bus=flaky).delivered == 3
     assert flaky.published == events
     assert OutboxEvent.objects.count() == 0
 
@@ -72,7 +72,7 @@ def test_relay_stops_at_the_first_failure(db, flaky):
             payload=click("s:a", 50, ts).to_dict(),
         )
     flaky.up = False
-    result = outbox_relay(bus=flaky)
+    result = relay_outbox_batch(bus=flaky)
     assert (result.delivered, result.pending) == (0, 3)
     assert "broker down" in result.error
     assert OutboxEvent.objects.count() == 3
@@ -130,7 +130,7 @@ def test_api_answers_and_keeps_the_click_when_the_store_is_down(
     assert row.payload == response.json()
 
     monkeypatch.undo()
-    assert outbox_relay(bus=get_event_bus().inner).delivered == 1
+    assert relay_outbox_batch(bus=get_event_bus().inner).delivered == 1
     assert visitor.get("/api/history").json()["count"] == 1
     breaker.reset()
 

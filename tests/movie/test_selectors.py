@@ -47,15 +47,15 @@ def test_current_rating_is_the_newest(catalogue):
     services.record_rating(user_key="s:a", movie_id=50, rating=2.0)
     services.record_rating(user_key="s:a", movie_id=50, rating=4.5)
     services.record_rating(user_key="s:b", movie_id=50, rating=1.0)
-    assert selectors.rating_for(user_key="s:a", movie_id=50) == 4.5
-    assert selectors.rating_for(user_key="s:a", movie_id=100) is None
-    assert selectors.ratings_for(user_key="s:b") == {50: 1.0}
+    assert selectors.VisitorHistory(user_key="s:a").signals.ratings == {50: 4.5}
+    assert selectors.VisitorHistory(user_key="s:b").signals.ratings == {50: 1.0}
 
 
-def test_interacted_movie_ids_most_recent_first_each_once(catalogue):
+def test_signals_list_movies_most_recent_first_each_once(catalogue):
     for movie_id in (50, 100, 50, 127):
         services.record_click(user_key="s:a", movie_id=movie_id)
         # Events are ordered by their millisecond timestamp; two in the same
         # millisecond have no order, which no visitor can click fast enough to see.
         time.sleep(0.002)
-    assert selectors.interacted_movie_ids(user_key="s:a") == [127, 50, 100]
+    signals = selectors.VisitorHistory(user_key="s:a").signals
+    assert signals.movie_ids == [127, 50, 100]

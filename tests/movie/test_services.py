@@ -77,5 +77,5 @@ def test_clear_only_own_history(catalogue):
 def test_merge_moves_anonymous_history(catalogue):
     services.record_click(user_key="s:anon", movie_id=50)
     assert services.merge_history(from_key="s:anon", to_key="u:1") == 1
-    assert selectors.interacted_movie_ids(user_key="u:1") == [50]
+    assert selectors.VisitorHistory(user_key="u:1").signals.movie_ids == [50]
     assert selectors.history_for(user_key="s:anon") == []

@@ -159,7 +159,8 @@ def test_signup_keeps_anonymous_history(visitor, catalogue):
     )
     assert response.status_code == 302
     user = User.objects.get(username="ada")
-    assert selectors.interacted_movie_ids(user_key=f"u:{user.pk}") == [100, 50]
+    history = selectors.VisitorHistory(user_key=f"u:{user.pk}")
+    assert history.signals.movie_ids == [100, 50]
     assert history_ids(visitor) == [100, 50]
     assert "Hi, ada" in visitor.get("/").content.decode()
 
@@ -171,7 +172,8 @@ def test_login_merges_and_logout_starts_fresh(visitor, catalogue):
         "/accounts/login/", {"username": "bob", "password": "a-long-pass-123"}
     )
     assert response.status_code == 302
-    assert selectors.interacted_movie_ids(user_key=f"u:{user.pk}") == [127]
+    history = selectors.VisitorHistory(user_key=f"u:{user.pk}")
+    assert history.signals.movie_ids == [127]
     visitor.post("/accounts/logout/")
     assert history_ids(visitor) == []
     visitor.post("/accounts/login/", {"username": "bob", "password": "a-long-pass-123"})
@@ -199,7 +201,7 @@ def _main(response) -> str:
 
 def test_movie_page_shows_average_year_all_genres_and_own_rating(visitor, catalogue):
     from movie.models import Genre, Interaction, Movie
-    from movie.movielens import catalogue_counts_refresh
+    from movie.movielens import refresh_catalogue_counts
 
     war = Genre.objects.create(name="War", slug="war")
     catalogue[50].genres.add(war)
@@ -207,7 +209,7 @@ def test_movie_page_shows_average_year_all_genres_and_own_rating(visitor, catalo
         Interaction.objects.create(
             ml_user_id=user, movie_id=50, rating=stars, timestamp=0
         )
-    catalogue_counts_refresh(
+    refresh_catalogue_counts(
         movie_model=Movie, genre_model=Genre, interaction_model=Interaction
     )
     html = _main(visitor.get("/movie/50/"))

@@ -17,7 +17,7 @@ from pytorch_models.foldin import (
 )
 from pytorch_models.ngcf import NGCFConfig
 from pytorch_models.records import TrainConfig
-from tests.worlds import parity_likes
+from tests.worlds import parity_timeline
 
 SMALL = FoldinConfig(
     train=TrainConfig(
@@ -32,13 +32,7 @@ SMALL = FoldinConfig(
 
 def parity_world() -> Interactions:
     """30 users over 40 items, each liking most of its parity, with timestamps."""
-    rows = [
-        (u, m, 1000 + (m * 7 + u) % 40)
-        for u, liked in parity_likes(30, 40, first_id=1).items()
-        for m in liked
-        if (m + u) % 5
-    ]
-    users, items, stamps = (np.array(c) for c in zip(*rows, strict=True))
+    users, items, stamps = (np.array(c) for c in zip(*parity_timeline(), strict=True))
     return Interactions(users, items, stamps.astype(np.float64))
 
 

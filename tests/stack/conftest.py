@@ -15,10 +15,10 @@ import devservers
 from movie.clicklog.dynamodb import (
     DynamoDBClickLogStore,
     DynamoDBConfig,
+    create_table,
     dynamodb_client,
-    table_create,
 )
-from movie.eventbus.consumer import ConsumerConfig, clicks_consume
+from movie.eventbus.consumer import ConsumerConfig, consume_clicks
 from movie.eventbus.kafka import KafkaConfig, KafkaEventBus
 
 for _name, _value in devservers.FAKE_AWS.items():
@@ -53,7 +53,7 @@ def dynamodb_config(moto):
         endpoint_url=f"http://{moto.address}",
         region=devservers.FAKE_AWS["AWS_DEFAULT_REGION"],
     )
-    table_create(dynamodb_client(config), config.table)
+    create_table(dynamodb_client(config), config.table)
     return config
 
 
@@ -86,7 +86,7 @@ def consume_until_idle(kafka_config, store, idle_s=1.0, limit_s=60.0):
     timer = threading.Timer(limit_s, stop.set)
     timer.start()
     try:
-        return clicks_consume(
+        return consume_clicks(
             config=ConsumerConfig(
                 kafka=kafka_config, session_timeout_ms=6000, idle_timeout_s=idle_s
             ),

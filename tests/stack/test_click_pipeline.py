@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -16,9 +17,10 @@ from django.test import Client
 import devservers
 from movie.eventbus import get_event_bus_adapter
 from movie.eventbus.kafka import KafkaConfig
-from movie.eventbus.outbox import breaker, outbox_flush, outbox_pending, outbox_relay
+from movie.eventbus.outbox import breaker, outbox_pending, relay_outbox_batch
 from movie.events import Event
 from movie.models import OutboxEvent
+from movie.selectors import VisitorHistory
 from tests.stack.conftest import consume_until_idle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +48,15 @@ def post_click(client, movie_id):
     return response.json()
 
 
+def eventually(condition, what, limit_s=60.0):
+    """Wait until `condition()` holds: the producer reports each event on its I/O
+    thread and the outbox's acknowledgement thread applies the reports later."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {limit_s:.0f} s: {what}"
+        time.sleep(0.05)
+
+
 def all_stored(store, user_keys):
     return {k: store.history(k) for k in user_keys}
 
@@ -70,8 +81,7 @@ def test_a_thousand_clicks_from_ten_visitors_land_once_each(
             event = post_click(client, MOVIES[round_ % len(MOVIES)])
             sent[event["user_key"]].append(event)
     # No request waited for the broker; its acknowledgements deleted every row.
-    outbox_flush(bus=get_event_bus_adapter())
-    assert outbox_pending() == 0
+    eventually(lambda: outbox_pending() == 0, "every row acknowledged")
     assert len(sent) == 10
 
     stats = consume_until_idle(kafka_config, dynamodb_store)
@@ -114,15 +124,22 @@ def test_consumer_killed_midway_and_restarted_stores_each_event_once(
 ):
     sent = defaultdict(list)
     failures = []
+    # A few hundred in flight at a time: none waits past the producer's delivery
+    # timeout behind thousands queued before it.
+    in_flight = threading.BoundedSemaphore(400)
+
+    def done(error):
+        if error is not None:
+            failures.append(error)
+        in_flight.release()
+
     for i in range(KILL_TEST_EVENTS):
         event = Event(user_key=f"s:v{i % 10}", kind="click", movie_id=50, ts=i)
-        kafka_bus.send(event, lambda error: error and failures.append(error))
+        assert in_flight.acquire(timeout=60), "the broker acknowledged nothing"
+        kafka_bus.send(event, done)
         sent[event.user_key].append(event.to_dict())
-        if i % 400 == 399:
-            # a few hundred in flight at a time: none waits past the producer's
-            # delivery timeout behind thousands queued before it
-            kafka_bus.flush(60)
-    kafka_bus.flush(60)
+    for _ in range(400):  # every event acknowledged or failed
+        assert in_flight.acquire(timeout=60), "the broker acknowledged nothing"
     assert failures == []
 
     first = consumer_process(kafka_config, dynamodb_config)
@@ -187,8 +204,7 @@ def test_clicks_while_the_broker_is_down_are_kept_and_delivered_once(
 
     clicks(alice, 10)
     clicks(bob, 10)  # on the broker, not yet consumed
-    outbox_flush(bus=get_event_bus_adapter())
-    assert outbox_pending() == 0
+    eventually(lambda: outbox_pending() == 0, "every row acknowledged")
 
     servers[-1].stop()
     started = time.monotonic()
@@ -201,9 +217,9 @@ def test_clicks_while_the_broker_is_down_are_kept_and_delivered_once(
     assert outbox_pending() == 30
     # The producer gives up after its delivery timeout and reports each failure:
     # the rows stay, marked for the relay.
-    outbox_flush(bus=get_event_bus_adapter())
+    unmarked = OutboxEvent.objects.filter(last_error="")
+    eventually(lambda: not unmarked.exists(), "every row marked as failed")
     assert outbox_pending() == 30
-    assert not OutboxEvent.objects.filter(last_error="").exists()
 
     restart()
     breaker.reset()
@@ -217,7 +233,7 @@ def test_clicks_while_the_broker_is_down_are_kept_and_delivered_once(
         breaker.reset()
         time.sleep(0.5)
     # Bob's backlog goes with the relay (relay_outbox).
-    assert outbox_relay(bus=get_event_bus_adapter()).delivered == 15
+    assert relay_outbox_batch(bus=get_event_bus_adapter()).delivered == 15
     assert outbox_pending() == 0
 
     stats = consume_until_idle(kafka_config, dynamodb_store)
@@ -232,8 +248,6 @@ def test_not_interested_travels_like_every_other_event(
     transactional_db, catalogue, stack_settings, kafka_config, dynamodb_store
 ):
     """HTTP -> outbox -> Kafka -> consumer -> DynamoDB, and back as a signal."""
-    from movie.selectors import signals_for
-
     breaker.reset()
     (client,) = visitors(1)
     post_click(client, 50)
@@ -247,4 +261,4 @@ def test_not_interested_travels_like_every_other_event(
     consume_until_idle(kafka_config, dynamodb_store)
     stored = dynamodb_store.history(user_key)
     assert [e.kind for e in stored] == ["not_interested", "click"]
-    assert signals_for(user_key=user_key).not_interested == [100]
+    assert VisitorHistory(user_key=user_key).signals.not_interested == [100]

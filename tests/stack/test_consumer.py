@@ -2,7 +2,7 @@
 
 import threading
 
-from movie.eventbus.consumer import ConsumerConfig, clicks_consume
+from movie.eventbus.consumer import ConsumerConfig, consume_clicks
 from movie.events import Event
 from tests.stack.conftest import consume_until_idle
 
@@ -74,7 +74,7 @@ def test_stop_ends_the_loop_and_commits_what_was_stored(
             stop.set()
 
     config = ConsumerConfig(kafka=kafka_config, session_timeout_ms=6000)
-    stats = clicks_consume(config=config, store=StopAfterOneBatch(), stop=stop)
+    stats = consume_clicks(config=config, store=StopAfterOneBatch(), stop=stop)
     # The batches already being written when the stop came (one per store
     # thread at most) are stored and committed; nothing after them.
     assert 2 <= stats.processed <= 2 * config.workers

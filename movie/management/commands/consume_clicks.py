@@ -2,7 +2,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from movie.clicklog import get_clicklog_store
-from movie.eventbus.consumer import ConsumerConfig, clicks_consume
+from movie.eventbus.consumer import ConsumerConfig, consume_clicks
 from movie.eventbus.kafka import KafkaConfig
 from movie.management.stopping import stop_on_signals
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 log_interval_s=options["log_interval"],
                 workers=options["workers"],
             )
-            stats = clicks_consume(config=config, store=get_clicklog_store(), stop=stop)
+            stats = consume_clicks(config=config, store=get_clicklog_store(), stop=stop)
         except (ImproperlyConfigured, ConnectionError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"consume_clicks stopped: {stats.line()}")

@@ -1,7 +1,7 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from movie.clicklog.dynamodb import DynamoDBConfig, dynamodb_client, table_create
+from movie.clicklog.dynamodb import DynamoDBConfig, create_table, dynamodb_client
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             config = DynamoDBConfig.from_settings()
-            created = table_create(dynamodb_client(config), config.table)
+            created = create_table(dynamodb_client(config), config.table)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         except Exception as exc:  # botocore: endpoint down, bad credentials, ...

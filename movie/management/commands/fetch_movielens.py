@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from movie.movielens import DatasetError, dataset_fetch
+from movie.movielens import DatasetError, fetch_movielens
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            dataset_fetch(
+            fetch_movielens(
                 target=Path(options["target"]),
                 cache_dir=Path(options["cache_dir"]),
                 say=self.stdout.write,

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from movie.movielens import DatasetError, catalogue_import
+from movie.movielens import DatasetError, import_movielens
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            summary = catalogue_import(
+            summary = import_movielens(
                 source=Path(options["source"]), name=options["name"]
             )
         except (DatasetError, ValueError, IndexError) as exc:

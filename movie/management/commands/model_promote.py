@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from movie.recommendations.versions import VersionError, version_promote
+from movie.recommendations.versions import VersionError, promote_version
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            gate = version_promote(version=options["version"], force=options["force"])
+            gate = promote_version(version=options["version"], force=options["force"])
         except VersionError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{options['version']} is the champion ({gate.reason})")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from movie.recommendations.versions import VersionError, version_rollback
+from movie.recommendations.versions import VersionError, roll_back_version
 
 
 class Command(BaseCommand):
@@ -8,7 +8,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            version = version_rollback()
+            version = roll_back_version()
         except VersionError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"rolled back: {version.version} is the champion")

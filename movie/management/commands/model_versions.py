@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from movie.recommendations.versions import GATE_METRIC, version_list
+from movie.recommendations.versions import GATE_METRIC, list_versions
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
                 "visitor_users": v.data_snapshot.get("visitor_users", 0),
                 "artifact": v.artifact_uri,
             }
-            for v in version_list()
+            for v in list_versions()
         ]
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))

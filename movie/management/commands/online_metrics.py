@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from movie.online_metrics import online_metrics
+from movie.online_metrics import compute_online_metrics
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON rows")
 
     def handle(self, *args, **options):
-        rows = online_metrics()
+        rows = compute_online_metrics()
         if options["json"]:
             self.stdout.write(json.dumps([r.to_dict() for r in rows], indent=2))
             return

@@ -2,7 +2,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from movie.eventbus import get_event_bus_adapter
-from movie.eventbus.outbox import outbox_relay_loop
+from movie.eventbus.outbox import relay_outbox
 from movie.management.stopping import stop_on_signals
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         stop = stop_on_signals()
         try:
-            totals = outbox_relay_loop(
+            totals = relay_outbox(
                 bus=get_event_bus_adapter(),
                 stop=stop,
                 interval_s=options["interval"],

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from movie.management.stopping import stop_on_signals
-from movie.recommendations.jobs import TrainJob, retrain_loop
+from movie.recommendations.jobs import TrainJob, retrain_periodically
 from pytorch_models.data import DataError
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         except DataError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"retraining every {interval:.0f} s")
-        runs = retrain_loop(
+        runs = retrain_periodically(
             job=job, stop=stop_on_signals(), interval_s=interval, say=self.stdout.write
         )
         self.stdout.write(f"retrain_periodically: {runs} trainings")

@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from movie.artifacts import ArtifactError
-from movie.recommendations.jobs import TrainJob, first_version_register, train_ngcf
-from movie.recommendations.versions import VersionError
+from movie.recommendations.jobs import TrainJob, train_ngcf
+from movie.recommendations.versions import VersionError, register_first_version
 from pytorch_models.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint
 from pytorch_models.data import DataError
 
@@ -115,7 +115,7 @@ class Command(BaseCommand):
 
     def _register_first(self, out: Path) -> None:
         try:
-            version = first_version_register(checkpoint=out)
+            version = register_first_version(checkpoint=out)
         except ArtifactError as exc:
             raise CommandError(str(exc)) from exc
         if version is not None:

@@ -80,7 +80,7 @@ def test_an_unreadable_click_log_registers_nothing(clique_site, settings):
 def test_the_schedule_retrains_and_promotes_through_the_gate(clique_site, settings):
     import threading
 
-    from movie.recommendations.jobs import TrainJob, retrain_loop
+    from movie.recommendations.jobs import TrainJob, retrain_periodically
 
     stop = threading.Event()
     lines = []
@@ -93,7 +93,7 @@ def test_the_schedule_retrains_and_promotes_through_the_gate(clique_site, settin
     job = TrainJob(
         out=settings.NGCF_CHECKPOINT, epochs=20, include_clicklog=True, promote=True
     )
-    assert retrain_loop(job=job, stop=stop, interval_s=0.01, say=say) == 1
+    assert retrain_periodically(job=job, stop=stop, interval_s=0.01, say=say) == 1
     champion = ModelVersion.objects.get(status="champion")
     assert champion.data_snapshot["visitor_users"] == 8
 

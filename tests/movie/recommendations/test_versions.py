@@ -13,7 +13,7 @@ from django.db import connection
 from movie.models import ChampionChange, ModelVersion
 from movie.recommendations.jobs import interactions_from_database
 from movie.recommendations.predictor import get_predictor
-from movie.recommendations.versions import gate_evaluate, version_register
+from movie.recommendations.versions import evaluate_gate, register_version
 from pytorch_models.data import split_per_user
 
 
@@ -137,9 +137,9 @@ def test_the_gate_needs_the_same_gate_split(trained):
     other = ModelVersion(
         version="x", metrics=trained.metrics, data_snapshot={"gate_split": "other"}
     )
-    result = gate_evaluate(candidate=other, champion=trained)
+    result = evaluate_gate(candidate=other, champion=trained)
     assert not result.passed and "different gate splits" in result.reason
-    assert gate_evaluate(candidate=trained, champion=None).passed
+    assert evaluate_gate(candidate=trained, champion=None).passed
 
 
 def test_two_registrations_at_once_get_distinct_versions(
@@ -153,7 +153,7 @@ def test_two_registrations_at_once_get_distinct_versions(
 
     def register():
         try:
-            version = version_register(
+            version = register_version(
                 checkpoint=parity_checkpoint,
                 metrics={},
                 data_snapshot={},
@@ -198,7 +198,7 @@ def test_the_preload_before_a_fork_starts_no_watcher(trained, settings):
     settings.MODEL_SWAP_INTERVAL = 3600
     predictor._watcher.clear()
     try:
-        assert predictor.predictor_preload().version == trained.version
+        assert predictor.preload_predictor().version == trained.version
         assert "thread" not in predictor._watcher
         assert not any(t.name == "model-watcher" for t in threading.enumerate())
         get_predictor()
