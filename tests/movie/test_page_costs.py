@@ -221,14 +221,17 @@ def test_a_kept_history_entry_follows_what_the_event_does_now(visitor, catalogue
 def test_movies_a_page_names_are_kept_until_a_save(visitor, catalogue):
     for movie_id in (50, 100):
         visitor.post(f"/movie/{movie_id}/click/")
-    visitor.get("/")
+    # a page with the sidebar and no For-you row (whose popular fallback, when
+    # no model is served, is a query of its own)
+    page = "/genre/sci-fi/"
+    visitor.get(page)
     with CaptureQueriesContext(connection) as queries:
-        sidebar = _sidebar(visitor.get("/").content.decode())
+        sidebar = _sidebar(visitor.get(page).content.decode())
     assert _reads_of("movie_movie", queries) == 0
     assert "Fargo (1996)" in sidebar
     movie = Movie.objects.get(pk=100)
     movie.title = "Fargo Redux"
     movie.save()
-    assert "Fargo Redux (1996)" in _sidebar(visitor.get("/").content.decode())
+    assert "Fargo Redux (1996)" in _sidebar(visitor.get(page).content.decode())
     Movie.objects.filter(pk=100).delete()
-    assert "movie #100" in _sidebar(visitor.get("/").content.decode())
+    assert "movie #100" in _sidebar(visitor.get(page).content.decode())

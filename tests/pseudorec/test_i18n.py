@@ -95,16 +95,16 @@ def _version_history() -> None:
     """Two versions of the parity checkpoint: one promoted through the gate, one
     forced past it; and a "For you" list shown (for the dashboard)."""
     from movie.models import ImpressionEvent
-    from movie.recommendations.versions import version_promote, version_register
+    from movie.recommendations.versions import promote_version, register_version
 
     for n, metrics in enumerate([{"test": {"ndcg@20": 0.3}}, {}]):
-        version = version_register(
+        version = register_version(
             checkpoint=Path(settings.NGCF_CHECKPOINT),
             metrics=metrics,
             data_snapshot={},
             training_config={},
         )
-        version_promote(version=version.version, force=n == 1)
+        promote_version(version=version.version, force=n == 1)
     ImpressionEvent.objects.create(
         event_id=uuid.uuid4(),
         user_key="someone",
