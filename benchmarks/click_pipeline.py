@@ -34,7 +34,7 @@ from typing import Any
 import django
 
 from benchmarks.http_visitor import Visitor
-from benchmarks.servers import ROOT, gunicorn, stop
+from benchmarks.servers import ROOT, gunicorn, served_concurrency, stop
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
 django.setup()
@@ -317,8 +317,9 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=2000)
     parser.add_argument("--visitors", type=int, default=20)
     parser.add_argument("--client-threads", type=int, default=4)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--web-threads", type=int, default=4)
+    workers, threads = served_concurrency()  # `make run`'s
+    parser.add_argument("--web-workers", type=int, default=workers)
+    parser.add_argument("--web-threads", type=int, default=threads)
     parser.add_argument("--consumer-workers", type=int, default=4)
     parser.add_argument("--paced-rate", type=float, default=100.0)
     parser.add_argument("--paced-seconds", type=float, default=10.0)
