@@ -34,13 +34,15 @@ def next_path(request: HttpRequest) -> str:
     return full_path if len(full_path) <= MAX_NEXT_LENGTH else request.path
 
 
+_CSRF_BYTES, _NEXT_BYTES = CSRF_SLOT.encode(), NEXT_SLOT.encode()
+
+
 def slots_filled(request: HttpRequest, content: bytes) -> bytes:
     """`content` with its slots holding this request's values."""
-    if CSRF_SLOT.encode() in content:
-        content = content.replace(CSRF_SLOT.encode(), get_token(request).encode())
-    if NEXT_SLOT.encode() in content:
-        value = escape(next_path(request)).encode()
-        content = content.replace(NEXT_SLOT.encode(), value)
+    if _CSRF_BYTES in content:
+        content = content.replace(_CSRF_BYTES, get_token(request).encode())
+    if _NEXT_BYTES in content:
+        content = content.replace(_NEXT_BYTES, escape(next_path(request)).encode())
     return content
 
 

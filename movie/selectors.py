@@ -79,18 +79,28 @@ def movies_in_order(*, movie_ids: list[int]) -> list[Movie]:
     return [movies[pk] for pk in movie_ids if pk in movies]
 
 
-# Pages of the lists every visitor sees alike, per process: {key: (read at, value)}
-_SHARED: dict[tuple, tuple[float, object]] = {}
+# What every visitor sees alike, per process (shared pages, movies by id):
+# {key: (read at, value)}
+_KEPT: dict[tuple, tuple[float, object]] = {}
+_ABSENT = object()  # a kept answer "no such movie"
+
+
+def _fresh(key: tuple, now: float) -> object:
+    """The value kept under `key` if it is younger than CATALOGUE_CACHE_SECONDS,
+    else _ABSENT."""
+    hit = _KEPT.get(key)
+    if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
+        return hit[1]
+    return _ABSENT
 
 
 def _kept(key: tuple, make: Callable[[], object]) -> object:
     """`make()`, kept in this process for CATALOGUE_CACHE_SECONDS."""
     now = time.monotonic()
-    hit = _SHARED.get(key)
-    if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
-        return hit[1]
-    value = make()
-    _SHARED[key] = (now, value)
+    value = _fresh(key, now)
+    if value is _ABSENT:
+        value = make()
+        _KEPT[key] = (now, value)
     return value
 
 
@@ -118,11 +128,6 @@ def shared_page(name: str, movies: QuerySet[Movie], number) -> Page:
     return _kept(("page", name, number), lambda: _listed(paginator.page(number)))
 
 
-# Movies by id, per process: {id: (read at, movie with its genres, or None for
-# an id the catalogue did not hold)}
-_MOVIES: dict[int, tuple[float, Movie | None]] = {}
-
-
 def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
     """Those of `movie_ids` in the catalogue, with their genres. Each is kept in
     this process for CATALOGUE_CACHE_SECONDS, as the shared pages are: pages name
@@ -130,26 +135,19 @@ def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
     recommendations), so most pages need no query for them; so is the absence
     of an id. Shared between threads: callers only read them."""
     now = time.monotonic()
-    found: dict[int, Movie | None] = {}
-    missing = []
-    for pk in movie_ids:
-        hit = _MOVIES.get(pk)
-        if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
-            found[pk] = hit[1]
-        else:
-            missing.append(pk)
+    found: dict[int, object] = {pk: _fresh(("movie", pk), now) for pk in movie_ids}
+    missing = [pk for pk, movie in found.items() if movie is _ABSENT]
     if missing:
         read = Movie.objects.prefetch_related("genres").in_bulk(missing)
         for pk in missing:
-            found[pk] = read.get(pk)
-            _MOVIES[pk] = (now, found[pk])
+            found[pk] = read.get(pk, None)
+            _KEPT[("movie", pk)] = (now, found[pk])
     return {pk: movie for pk, movie in found.items() if movie is not None}
 
 
 def shared_pages_clear() -> None:
     """Forget the shared pages and the kept movies (a movie or genre was saved)."""
-    _SHARED.clear()
-    _MOVIES.clear()
+    _KEPT.clear()
 
 
 def genre_list() -> QuerySet[Genre]:
