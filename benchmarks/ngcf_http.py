@@ -51,14 +51,22 @@ NGCF_PAGE = "/movie/ngcf/"
 
 
 def run_clients(
-    visitors: list[Visitor], requests: int, path: str = NGCF_PAGE
+    visitors: list[Visitor],
+    requests: int,
+    path: str = NGCF_PAGE,
+    click_first: bool = False,
 ) -> list[float]:
+    """Each visitor's page times; with ``click_first`` each visitor clicks a movie
+    it has not clicked before each request (not timed), so no page is seen
+    again with the same history."""
     times: list[float] = []
     lock = threading.Lock()
 
     def loop(visitor: Visitor) -> None:
         mine = []
         for _ in range(requests):
+            if click_first:
+                visitor.click(next(visitor.unclicked))
             t0 = time.perf_counter()
             status, page = visitor.request("GET", path)
             mine.append(time.perf_counter() - t0)
@@ -86,6 +94,12 @@ def main() -> None:
     parser.add_argument(
         "--new-visitors", action="store_true", help="visitors without history"
     )
+    parser.add_argument(
+        "--click-first",
+        action="store_true",
+        help="a click on a new movie before each request (not timed): no page "
+        "is seen again with the same history (up to 1,283 requests per visitor)",
+    )
     args = parser.parse_args()
     with gunicorn(workers=args.workers, threads=args.threads) as (server, base):
         visitors = [Visitor(base) for _ in range(max(args.clients))]
@@ -93,9 +107,13 @@ def main() -> None:
         for n, visitor in enumerate(visitors):
             for movie_id in () if args.new_visitors else clicks[n % 4 :]:
                 visitor.click(movie_id)
+            # movies by id from 400 on: none of the clicks above
+            visitor.unclicked = iter(range(400, 1683))
         for _ in range(3 * args.workers):  # every worker loads the model
             run_clients(visitors, 1, args.path)
         history = "no history" if args.new_visitors else "7 to 10 clicks"
+        if args.click_first:
+            history += ", one more before each request"
         print(
             f"{args.path}, visitors with {history}; gunicorn: {args.workers} "
             f"workers x {args.threads} threads, torch/BLAS 1 thread each"
@@ -108,7 +126,9 @@ def main() -> None:
         workers = worker_pids(server.pid)
         for clients in args.clients:
             t0, cpu0 = time.perf_counter(), cpu_seconds(workers)
-            times = run_clients(visitors[:clients], args.requests, args.path)
+            times = run_clients(
+                visitors[:clients], args.requests, args.path, args.click_first
+            )
             wall = time.perf_counter() - t0
             cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / len(times)
             ms = sorted(t * 1000 for t in times)

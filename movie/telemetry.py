@@ -51,6 +51,13 @@ VISITOR_NODES = Counter(
     ["path"],
     registry=REGISTRY,
 )
+KEPT_LISTS = Counter(
+    "pseudorec_ngcf_kept_lists_total",
+    "Home-page For-you rows by whether this process had fine-tuned the same "
+    "input already (hit) or fine-tuned it now (miss)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 IMPRESSIONS = Counter(
     "pseudorec_impressions_total",
     "Lists of movies shown, by surface",

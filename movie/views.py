@@ -195,9 +195,10 @@ def _for_you(request: HttpRequest, history: selectors.VisitorHistory) -> list:
         record_shown(
             request, "for-you", recs.model_version, [i.movie.pk for i in recs.items]
         )
-        # its cards show genres: one query for all of them
-        prefetch_related_objects([item.movie for item in recs.items], "genres")
-        return recs.items
+        movies = [item.movie for item in recs.items]
+        # its cards show genres: one query for all of them (none for kept movies)
+        prefetch_related_objects(movies, "genres")
+        return movies
     return []
 
 

@@ -277,6 +277,15 @@ CACHES = {
         "LOCATION": "template-fragments",
         "OPTIONS": {"MAX_ENTRIES": 20_000},
     },
+    # The For-you rows the model answered, by their whole input (a few hundred
+    # bytes each), for CATALOGUE_CACHE_SECONDS: a home page seen again with the
+    # same history is not fine-tuned again.
+    "kept_lists": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kept-lists",
+        "TIMEOUT": CATALOGUE_CACHE_SECONDS,
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
 }
 MOVIES_PER_PAGE = 24
 

@@ -15,6 +15,7 @@ def _no_catalogue_of_an_earlier_test():
     POSTERS.clear()
     shared_pages_clear()
     caches["template_fragments"].clear()
+    caches["kept_lists"].clear()
 
 
 @pytest.fixture

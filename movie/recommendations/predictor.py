@@ -17,6 +17,7 @@ as version "unregistered", reloaded when the file is replaced.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 UNREGISTERED = "unregistered"
 
 _lock = threading.Lock()
+_SERIALS = itertools.count()
 _served: dict[str, Any] = {}  # "state": PredictorState, "key": what it was loaded from
 _watcher: dict[str, Any] = {}  # "pid", "thread", "stop"
 
@@ -52,6 +54,9 @@ class PredictorState:
     problem: str = ""  # why there is no predictor
     version: str = ""  # the ModelVersion served, UNREGISTERED, or "" without one
     info: dict[str, Any] = field(default_factory=dict)  # created_at, metrics
+    # this process's number for this loaded state: answers kept for one never
+    # serve another, even a reloaded file of the same version name
+    serial: int = field(default_factory=lambda: next(_SERIALS))
 
 
 @dataclass(frozen=True)

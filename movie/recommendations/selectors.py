@@ -3,6 +3,7 @@ and what the About-NGCF page shows about the served checkpoint."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import zlib
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.utils.translation import gettext as _
 
 from movie import telemetry
@@ -88,12 +90,15 @@ def recommendations_for_movies(
     not_interested: list[int] = (),
     centring: float | None = None,
     visitor: VisitorEvents | None = None,
+    keep: bool = False,
 ) -> Recommendations:
     """NGCF recommendations for a history of movie ids (most recent first, with
     the visitor's current ratings and "not interested" movies), or popular movies
     with the reason when NGCF cannot answer. Not-interested movies never appear.
     A ``visitor`` who is a user node of the served model starts from that node
-    (`_trained_node`); without one, or anyone else, is folded in."""
+    (`_trained_node`); without one, or anyone else, is folded in. With ``keep``
+    the model's answer is kept in this process ("kept_lists" cache) and an
+    identical input is answered from it without fine-tuning again."""
     ratings = ratings or {}
     hidden = list(not_interested)
     if not movie_ids and not hidden:
@@ -113,21 +118,25 @@ def recommendations_for_movies(
             "popular movies."
         ) % {"problem": state.problem}
         return _popular(k, [*movie_ids, *hidden], ratings, message, reason="no model")
-    recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
-    with telemetry.MODEL_SECONDS.time():
-        trained, newer = _trained_node(state.predictor, visitor)
-        result = state.predictor.recommend(
-            movie_ids,
-            k=k,
-            epochs=settings.NGCF_FINETUNE_EPOCHS,
-            seed=zlib.crc32(",".join(map(str, sorted(movie_ids))).encode()),
-            ratings=ratings,
-            negative_ids=hidden,
-            weights=dict(zip(movie_ids, recency.tolist(), strict=True)),
-            centring=centring,
-            trained=trained,
-            newer_ids=newer,
-        )
+    trained, newer = _trained_node(state.predictor, visitor)
+    call = {
+        "k": k,
+        "epochs": settings.NGCF_FINETUNE_EPOCHS,
+        "ratings": ratings,
+        "negative_ids": hidden,
+        "centring": centring,
+        "trained": trained,
+        "newer_ids": newer,
+    }
+    if keep:
+        key = _kept_list_key(state.serial, movie_ids, call, visitor)
+        result = caches["kept_lists"].get(key)
+        telemetry.KEPT_LISTS.labels(outcome="miss" if result is None else "hit").inc()
+        if result is None:
+            result = _fine_tuned(state.predictor, movie_ids, call)
+            caches["kept_lists"].set(key, result)
+    else:
+        result = _fine_tuned(state.predictor, movie_ids, call)
     if not result or not result.positive_ids:
         message = _(
             "None of the movies you liked or clicked is known to the model "
@@ -143,6 +152,42 @@ def recommendations_for_movies(
         )
     telemetry.VISITOR_NODES.labels(path=result.served_from).inc()
     return _ngcf_items(result, ratings, hidden, state.version)
+
+
+def _fine_tuned(predictor, movie_ids: list[int], call: dict):
+    """The predictor's list for the history, fine-tuned now (the model work)."""
+    recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
+    with telemetry.MODEL_SECONDS.time():
+        return predictor.recommend(
+            movie_ids,
+            seed=zlib.crc32(",".join(map(str, sorted(movie_ids))).encode()),
+            weights=dict(zip(movie_ids, recency.tolist(), strict=True)),
+            **call,
+        )
+
+
+def _kept_list_key(
+    serial: int, movie_ids: list[int], call: dict, visitor: VisitorEvents | None
+) -> str:
+    """Everything `_fine_tuned` depends on, for keeping its answer: the loaded
+    model (`PredictorState.serial`), the history with its stars and "not
+    interested" movies, the dial, and for a visitor served from their trained
+    node, who they are and their newer movies (the seed and the recency weights
+    follow from the history)."""
+    trained = call["trained"]
+    whose = None if trained is None else key_digest(visitor.user_key)
+    described = (
+        serial,
+        call["k"],
+        call["epochs"],
+        call["centring"],
+        movie_ids,
+        sorted(call["ratings"].items()),
+        call["negative_ids"],
+        whose,
+        call["newer_ids"],
+    )
+    return hashlib.blake2b(repr(described).encode(), digest_size=16).hexdigest()
 
 
 def _trained_node(predictor, visitor: VisitorEvents | None) -> tuple[Any, list[int]]:
@@ -231,10 +276,16 @@ def recommendations_for(
 
 
 def recommendations_for_history(
-    history: VisitorHistory, *, k: int = 10, centring: float | None = None
+    history: VisitorHistory,
+    *,
+    k: int = 10,
+    centring: float | None = None,
+    keep: bool = False,
 ) -> Recommendations:
     """`recommendations_for` from the history the page read already."""
-    return _for_visitor(history.user_key, history.events, history.signals, k, centring)
+    return _for_visitor(
+        history.user_key, history.events, history.signals, k, centring, keep
+    )
 
 
 def _for_visitor(
@@ -243,6 +294,7 @@ def _for_visitor(
     signals: VisitorSignals,
     k: int,
     centring: float | None,
+    keep: bool = False,
 ) -> Recommendations:
     """The visitor's list; with a key, from their trained node when they are one."""
     return recommendations_for_signals(
@@ -250,6 +302,7 @@ def _for_visitor(
         k=k,
         centring=centring,
         visitor=None if user_key is None else VisitorEvents(user_key, events),
+        keep=keep,
     )
 
 
@@ -259,6 +312,7 @@ def recommendations_for_signals(
     k: int = 10,
     centring: float | None = None,
     visitor: VisitorEvents | None = None,
+    keep: bool = False,
 ) -> Recommendations:
     return recommendations_for_movies(
         movie_ids=signals.positive_ids,
@@ -267,16 +321,20 @@ def recommendations_for_signals(
         not_interested=signals.not_interested,
         centring=centring,
         visitor=visitor,
+        keep=keep,
     )
 
 
 def for_you_row(
     history: VisitorHistory, *, k: int = 6, centring: float | None = None
 ) -> Recommendations | None:
-    """Six NGCF picks for the home page; None without history or without NGCF."""
+    """Six NGCF picks for the home page; None without history or without NGCF.
+    The model's answer is kept: the home page is seen again and again between a
+    visitor's events, and the same input fine-tunes to the same list (the NGCF
+    page fine-tunes in every request)."""
     if not history.signals.positive_ids:
         return None
-    recs = recommendations_for_history(history, k=k, centring=centring)
+    recs = recommendations_for_history(history, k=k, centring=centring, keep=True)
     return recs if recs.source == "ngcf" else None
 
 

@@ -17,6 +17,29 @@ def mark_of(marks: dict, movie_id: int) -> MovieMark:
     return marks.get(movie_id, NO_MARK) if isinstance(marks, dict) else NO_MARK
 
 
+@register.filter
+def cards_key(movies, marks: dict) -> str:
+    """`{{ movies|cards_key:marks }}`: all a row of cards shows but the language
+    (each movie's id, title and year, and the visitor's mark of it), so the row
+    is kept as one fragment; the cards inside it are kept one by one too."""
+    return "|".join(
+        f"{movie.pk}:{movie.title}:{movie.year}:{mark.css}:{mark.text}"
+        for movie in movies
+        for mark in (mark_of(marks, movie.pk),)
+    )
+
+
+@register.filter
+def entries_key(entries) -> str:
+    """`{{ entries|entries_key }}`: all a list of history entries shows but the
+    language (each event, what it does now, its movie's title and year)."""
+    return "|".join(
+        f"{e.event.event_id}:{e.event.kind}:{e.event.rating}:{e.effect}:"
+        + ("" if e.movie is None else f"{e.movie.title}:{e.movie.year}")
+        for e in entries
+    )
+
+
 # Enough for every movie's four links and a few thousand history entries.
 URL_CACHE_SIZE = 20_000
 

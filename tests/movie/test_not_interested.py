@@ -21,7 +21,7 @@ def shown_ids(client):
     home = client.get("/").context
     return (
         {i.movie.pk for i in ngcf["recs"].items}
-        | {i.movie.pk for i in home["for_you"]}
+        | {m.pk for m in home["for_you"]}
         | {m.pk for m in home["page"].object_list}
     )
 

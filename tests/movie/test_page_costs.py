@@ -235,3 +235,19 @@ def test_movies_a_page_names_are_kept_until_a_save(visitor, catalogue):
     assert "Fargo Redux (1996)" in _sidebar(visitor.get(page).content.decode())
     Movie.objects.filter(pk=100).delete()
     assert "movie #100" in _sidebar(visitor.get(page).content.decode())
+
+
+def test_a_row_of_cards_and_the_sidebar_are_kept_whole(visitor, catalogue):
+    for movie_id in (50, 100):
+        visitor.post(f"/movie/{movie_id}/click/")
+    first = visitor.get("/")
+    assert "movie/_card.html" in [t.name for t in first.templates]
+    again = visitor.get("/")
+    assert "movie/_card.html" not in [t.name for t in again.templates]
+    assert again.content.decode().count("mark-clicked") == 2
+    assert "Fargo (1996)" in _sidebar(again.content.decode())
+    # a new mark: the row and the sidebar again, from the kept cards and entries
+    visitor.post("/movie/127/rate/", {"rating": "4.0"})
+    html = visitor.get("/").content.decode()
+    assert html.count("mark-clicked") == 2 and html.count("mark-rated") == 1
+    assert "rated 4.0" in _sidebar(html)

@@ -217,4 +217,4 @@ def test_the_ngcf_page_and_the_for_you_row_serve_a_visitor_node(trained_clique, 
     assert page.context["recs"].served_from == "trained"
     assert page.context["recs"].source == "ngcf"
     home = client.get("/")
-    assert [i.movie.pk for i in home.context["for_you"]] == _served("v:clique0")[1][:6]
+    assert [m.pk for m in home.context["for_you"]] == _served("v:clique0")[1][:6]

@@ -1,0 +1,96 @@
+"""The home page's For-you row is kept by its whole input: a home page seen again
+with the same history is not fine-tuned again, and anything that changes the
+answer (an event, a rating, "not interested", the dial, the served model) is."""
+
+import pytest
+from django.core.cache import caches
+
+from movie.recommendations import predictor as served
+from pytorch_models.ngcf.predictor import NgcfPredictor
+
+
+@pytest.fixture
+def fine_tunings(monkeypatch):
+    """The number of lists the model fine-tuned so far."""
+    calls = []
+    recommend = NgcfPredictor.recommend
+
+    def counted(self, *args, **kwargs):
+        calls.append(kwargs.get("k"))
+        return recommend(self, *args, **kwargs)
+
+    monkeypatch.setattr(NgcfPredictor, "recommend", counted)
+    return calls
+
+
+def for_you(client) -> list[int]:
+    return [m.pk for m in client.get("/").context["for_you"]]
+
+
+def click(client, *movie_ids):
+    for movie_id in movie_ids:
+        assert client.post(f"/movie/{movie_id}/click/").status_code == 302
+
+
+def test_the_home_page_seen_again_is_not_fine_tuned_again(
+    visitor, parity_site, fine_tunings
+):
+    click(visitor, 2, 4, 6)
+    first = for_you(visitor)
+    assert len(first) == 6 and not {2, 4, 6} & set(first)
+    assert len(fine_tunings) == 1
+    assert for_you(visitor) == first and for_you(visitor) == first
+    assert len(fine_tunings) == 1
+    # the kept answer is the one the model gives now
+    caches["kept_lists"].clear()
+    assert for_you(visitor) == first
+    assert len(fine_tunings) == 2
+
+
+def test_the_ngcf_page_fine_tunes_in_every_request(visitor, parity_site, fine_tunings):
+    click(visitor, 2, 4, 6)
+    for _ in range(3):
+        assert visitor.get("/movie/ngcf/").context["recs"].source == "ngcf"
+    assert fine_tunings == [10, 10, 10]
+
+
+@pytest.mark.parametrize(
+    ("change", "never_shown"),
+    [
+        (lambda v: v.post("/movie/8/click/"), 8),
+        (lambda v: v.post("/movie/8/not-interested/", {"next": "/"}), 8),
+        (lambda v: v.post("/movie/4/rate/", {"rating": "1.0"}), 4),
+        (lambda v: v.post("/movie/ngcf/dial/", {"centring": "0.0"}), 4),
+    ],
+    ids=["click", "not interested", "rating", "dial"],
+)
+def test_what_changes_the_input_fine_tunes_again(
+    visitor, parity_site, fine_tunings, change, never_shown
+):
+    click(visitor, 2, 4, 6)
+    for_you(visitor)
+    assert change(visitor).status_code == 302
+    row = for_you(visitor)
+    assert len(fine_tunings) == 2
+    assert never_shown not in row
+    caches["kept_lists"].clear()
+    assert for_you(visitor) == row  # what the model answers for the new input
+
+
+def test_a_newly_loaded_model_is_never_answered_from_the_old_ones_lists(
+    visitor, parity_site, fine_tunings
+):
+    click(visitor, 2, 4, 6)
+    for_you(visitor)
+    served._served.clear()  # the process loads the model again
+    for_you(visitor)
+    assert len(fine_tunings) == 2
+
+
+def test_another_visitor_with_the_same_history_is_served_from_the_same_list(
+    visitor, other_visitor, parity_site, fine_tunings
+):
+    click(visitor, 2, 4, 6)
+    click(other_visitor, 2, 4, 6)
+    assert for_you(visitor) == for_you(other_visitor)
+    assert len(fine_tunings) == 1
