@@ -251,3 +251,21 @@ def test_a_row_of_cards_and_the_sidebar_are_kept_whole(visitor, catalogue):
     html = visitor.get("/").content.decode()
     assert html.count("mark-clicked") == 2 and html.count("mark-rated") == 1
     assert "rated 4.0" in _sidebar(html)
+
+
+def test_the_kept_top_bar_greets_each_visitor_and_keeps_their_query(catalogue):
+    from django.contrib.auth.models import User
+
+    anonymous = Client().get("/").content.decode()
+    assert "Log in" in anonymous and "Hi," not in anonymous
+    for name in ("ann", "bob"):
+        member = Client()
+        member.force_login(User.objects.create_user(name))
+        home = member.get("/").content.decode()
+        assert f"Hi, {name}" in home and "Log in" not in home
+    assert "Hi," not in Client().get("/").content.decode()
+    for query in ("star", "far"):
+        page = Client().get(f"/search/?q={query}").content.decode()
+        assert f'value="{query}"' in page
+    korean = Client(headers={"accept-language": "ko"}).get("/").content.decode()
+    assert "Log in" not in korean and 'name="language"' in korean
