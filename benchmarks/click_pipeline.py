@@ -3,8 +3,9 @@ outbox -> Kafka -> consume_clicks -> DynamoDB, in clicks per second.
 
     DJANGO_ENV_FILE=.env.stack python -m benchmarks.click_pipeline --clicks 1000
 
-(`make bench-clicks` starts the local servers and runs this.) It starts gunicorn and
-a `consume_clicks` process with a topic and consumer group of the run's own, then:
+(`make bench-clicks` starts the local servers and runs this.) It starts gunicorn, a
+`consume_clicks` process with a topic and consumer group of the run's own, and the
+outbox relay (`relay_outbox`, as `make run-stack` runs it), then:
 
 1. burst: posts `--clicks` clicks as fast as `--client-threads` clients can (each
    visitor with its own session and CSRF cookie, keep-alive), and waits until every
@@ -263,12 +264,25 @@ def _key_text(key: ItemKey) -> str:
     return f"{key['user_key']['S']}|{key['sk']['S']}"
 
 
+def _oldest(waiting: dict[str, ItemKey]) -> list[ItemKey]:
+    """What one poll asks for: each visitor's oldest waiting clicks, at most
+    READ_BATCH in all (one BatchGetItem). A visitor's clicks are mostly stored in
+    the order they were accepted, so the oldest are the next to appear; asking for
+    every waiting click each time would make the poll the store's main load."""
+    by_visitor: dict[str, list[ItemKey]] = {}
+    for key in waiting.values():  # insertion order: the order accepted
+        by_visitor.setdefault(key["user_key"]["S"], []).append(key)
+    share = max(READ_BATCH // max(len(by_visitor), 1), 1)
+    asked = [key for keys in by_visitor.values() for key in keys[:share]]
+    return asked[:READ_BATCH]
+
+
 def _wait_stored(store: DynamoDBClickLogStore, keys: list[ItemKey]) -> None:
     """Until every accepted click is in the store (or STORE_WAIT_S is up)."""
     waiting = {_key_text(k): k for k in keys}
     deadline = time.perf_counter() + STORE_WAIT_S
     while waiting and time.perf_counter() < deadline:
-        for item in _stored(store, list(waiting.values())):
+        for item in _stored(store, _oldest(waiting)):
             waiting.pop(_key_text(item), None)
         if waiting:
             time.sleep(0.05)
@@ -318,8 +332,8 @@ def _paced(
         deadline = None
         while posting.is_set() or len(seen) < len(accepted):
             with lock:
-                waiting = [k for t, k in keys.items() if t not in seen]
-            for item in _stored(store, waiting):
+                waiting = {t: k for t, k in keys.items() if t not in seen}
+            for item in _stored(store, _oldest(waiting)):
                 seen.setdefault(_key_text(item), time.perf_counter())
             time.sleep(config.poll_ms / 1000)
             if not posting.is_set():
