@@ -80,8 +80,11 @@ sysdeps:
 mariadb:
 	@bash scripts/mariadb_ensure.sh
 
+# BROKER_STORAGE=memory: the broker keeps its log in memory instead of moto's S3
+# (faster; a broker restart loses what it held).
+BROKER_STORAGE ?= s3
 stack-up: install-dev mariadb
-	$(PY) -m devservers up
+	$(PY) -m devservers up --broker-storage $(BROKER_STORAGE)
 	mariadb --protocol=tcp -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS pseudorec CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	$(STACK) $(MANAGE) migrate --no-input
 	$(STACK) $(MANAGE) dynamodb_setup
@@ -102,7 +105,7 @@ run-stack: stack-up data
 
 bench-clicks: stack-up data
 	$(STACK) $(MANAGE) import_movielens
-	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10
+	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10 --client-threads 8
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
 .PHONY: bench-train bench-train-scale bench-pss bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events bench-search

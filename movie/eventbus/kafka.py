@@ -116,6 +116,14 @@ class KafkaEventBus(EventBus):
                         # One request in flight: retries cannot reorder a visitor's
                         # events.
                         max_in_flight_requests_per_connection=1,
+                        # Not idempotent: a retry may put a second copy on the
+                        # topic, which the store ignores (each event is stored
+                        # once by its event_id; docs/DESIGN.md). Tansu keeps every
+                        # idempotent producer's sequence numbers in one object
+                        # that its S3 engine rewrites on each produce, so the
+                        # producers of several web processes overwrite each
+                        # other, retry, and fail with OutOfOrderSequenceNumber.
+                        enable_idempotence=False,
                         max_block_ms=int(SEND_TIMEOUT_S * 1000),
                         request_timeout_ms=int(SEND_TIMEOUT_S * 1000),
                         delivery_timeout_ms=int(DELIVERY_TIMEOUT_S * 1000),
