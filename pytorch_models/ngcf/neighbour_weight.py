@@ -57,12 +57,13 @@ def fit_neighbour_weight(
     f_pos = positives @ f  # (n,)
     g_pos = np.einsum("nd,nd->n", others, positives)  # (n,) <g_{-j}, F_j>
     relative = shares / shares.sum()  # r_j / sum r
+    # every step's margins at once, (epochs, n, k): the node's and g_{-j}'s
+    node_margin = f_pos[:, None] - negatives @ f
+    neighbour_margin = g_pos[:, None] - np.einsum("nd,enkd->enk", others, negatives)
     b, mom, vel = 0.0, 0.0, 0.0
     beta1, beta2 = ADAM_BETAS
     for step in range(1, epochs + 1):
-        negs = negatives[step - 1]  # (n, k, D)
-        a = f_pos[:, None] - negs @ f  # (n, k) the node's margins
-        c = g_pos[:, None] - np.einsum("nd,nkd->nk", others, negs)  # g_{-j}'s
+        a, c = node_margin[step - 1], neighbour_margin[step - 1]  # (n, k)
         s = neighbour_weight * math.exp(b)
         x = temperature * (a + s * c)
         sig = 0.5 * (1.0 - np.tanh(0.5 * x))  # sigmoid(-x): -d softplus(-x)/dx
