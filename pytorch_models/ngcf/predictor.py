@@ -159,7 +159,9 @@ class NgcfPredictor:
     The fine-tuned node alone ranks the top positions below plain popularity for
     ten-click visitors; the neighbour term fixes that. a (neighbour_weight) and b
     (popularity_weight) were chosen on a fold-in split (seed 1) other than the
-    reported one (seed 0); see docs/BENCHMARKS.md.
+    reported one (seed 0); see docs/BENCHMARKS.md. With
+    ``neighbour_weight_learning_rate`` > 0 the epochs also fit the visitor's own
+    a (:func:`fit_neighbour_weight`).
     """
 
     def __init__(
