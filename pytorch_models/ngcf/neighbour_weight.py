@@ -57,9 +57,13 @@ def fit_neighbour_weight(
     f_pos = positives @ f  # (n,)
     g_pos = np.einsum("nd,nd->n", others, positives)  # (n,) <g_{-j}, F_j>
     relative = shares / shares.sum()  # r_j / sum r
-    # every step's margins at once, (epochs, n, k): the node's and g_{-j}'s
-    node_margin = f_pos[:, None] - negatives @ f
-    neighbour_margin = g_pos[:, None] - np.einsum("nd,enkd->enk", others, negatives)
+    # every step's margins at once, (epochs, n, k): the node's and g_{-j}'s, in
+    # the item matrix's float32 (float64 operands would copy all the rows)
+    dtype = negatives.dtype
+    node_margin = f_pos[:, None] - negatives @ f.astype(dtype)
+    neighbour_margin = (
+        g_pos[:, None] - (negatives @ others.astype(dtype)[:, :, None])[..., 0]
+    )
     b, mom, vel = 0.0, 0.0, 0.0
     beta1, beta2 = ADAM_BETAS
     for step in range(1, epochs + 1):
