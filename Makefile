@@ -108,7 +108,7 @@ bench-clicks: stack-up data
 	$(STACK) $(PY) -m benchmarks.click_pipeline --clicks 1000 --visitors 10 --client-threads 8
 
 # Benchmarks (figures in docs/BENCHMARKS.md); each needs `make model` first.
-.PHONY: bench-train bench-train-scale bench-pss bench-foldin bench-foldin-graded bench-graded-sweep bench-latency bench-http bench-events bench-search
+.PHONY: bench-train bench-train-scale bench-pss bench-foldin bench-foldin-graded bench-graded-sweep bench-finetune-objectives bench-latency bench-http bench-events bench-search
 .PHONY: bench-retrain bench-swap bench-impressions bench-load profile-pages
 bench-train: install data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/train_ngcf_ml100k.py --threads 1 --seeds 0 1 2
@@ -122,6 +122,8 @@ bench-foldin-graded: catalogue
 	OMP_NUM_THREADS=1 $(MANAGE) evaluate_foldin --graded --seeds 0 2 --threads 1
 bench-graded-sweep: catalogue
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks.graded_sweep --seeds 1 3 4 --centrings 0.7 0.75 0.8 0.85 --lrs 0.03 0.1
+bench-finetune-objectives: catalogue
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks.finetune_objectives --seeds 1 3 4
 bench-latency: model
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/ngcf_latency.py --checkpoint data/checkpoints/ngcf-ml100k.pt --synthetic original --synthetic 10x --cache-dir data/bench --index-nprobe 1 2 4
 bench-http: model

@@ -33,6 +33,14 @@ def main() -> None:
         help="Adam steps of the per-visitor centring c_v (0: the dial as it is)",
     )
     parser.add_argument("--centring-priors", type=float, nargs="+", default=[1.0])
+    parser.add_argument(
+        "--neighbour-weight-lrs",
+        type=float,
+        nargs="+",
+        default=None,
+        help="Adam step sizes of the visitor's neighbour weight (0: w as it is;"
+        " default: the served setting)",
+    )
     args = parser.parse_args()
     if {0, 2} & set(args.seeds):
         parser.error("seeds 0 and 2 are the reported ones: tune on others")
@@ -50,19 +58,23 @@ def main() -> None:
     rows: dict[str, list] = {}
     for seed in args.seeds:
         run = pretrain_split(data, base, seed)
+        w_lrs = args.neighbour_weight_lrs or [
+            base.graded.neighbour_weight_learning_rate
+        ]
         grid = itertools.product(
-            args.centrings, args.lrs, args.centring_epochs, args.centring_priors
+            args.centrings, args.lrs, args.centring_epochs, args.centring_priors, w_lrs
         )
-        for c, lr, c_epochs, c_prior in grid:
+        for c, lr, c_epochs, c_prior, w_lr in grid:
             graded = replace(
                 base.graded,
                 centring=c,
                 learning_rate=lr,
                 centring_epochs=c_epochs,
                 centring_prior=c_prior,
+                neighbour_weight_learning_rate=w_lr,
             )
             r = score_split(run, stars, replace(base, graded=graded))
-            name = f"c {c:g} lr {lr:g}"
+            name = f"c {c:g} lr {lr:g} w lr {w_lr:g}"
             if c_epochs:
                 name += f", c_v {c_epochs} steps prior {c_prior:g}"
             rows.setdefault(name, []).append(r)

@@ -239,6 +239,10 @@ NGCF_HALF_LIFE_EVENTS = float(os.environ.get("NGCF_HALF_LIFE_EVENTS", "10"))
 NGCF_LEARNING_RATE = float(os.environ.get("NGCF_LEARNING_RATE", "0.03"))
 NGCF_OWN_NEGATIVE_WEIGHT = 3.0
 NGCF_NEIGHBOUR_WEIGHT = float(os.environ.get("NGCF_NEIGHBOUR_WEIGHT", "4"))
+# the visitor's own neighbour weight, fitted in the same epochs after the node
+# (benchmarks/finetune_objectives.py); 0 serves NGCF_NEIGHBOUR_WEIGHT as it is
+NGCF_NEIGHBOUR_WEIGHT_LR = float(os.environ.get("NGCF_NEIGHBOUR_WEIGHT_LR", "0.3"))
+NGCF_NEIGHBOUR_WEIGHT_TEMPERATURE = 0.2
 # the popular <-> niche dial's default (0 popular ... 1 niche); visitors move it
 NGCF_CENTRING = float(os.environ.get("NGCF_CENTRING", "0.8"))
 # stars from which a rated movie is named in "Because you liked ..."

@@ -48,7 +48,10 @@ __all__ = [
     "GradedFoldinConfig",
     "GradedReport",
     "evaluate_foldin_graded",
+    "graded_heldout",
+    "graded_signals",
     "pretrain_split",
+    "rank_graded",
     "score_split",
 ]
 
@@ -172,8 +175,8 @@ def graded_heldout(heldout: HeldOut, stars: np.ndarray, relevant: float) -> Held
     return HeldOut(revealed, targets, rows, {})
 
 
-def _signals(
-    predictor: NgcfPredictor, heldout: HeldOut, stars: np.ndarray, half_life: float
+def graded_signals(
+    heldout: HeldOut, stars: np.ndarray, half_life: float
 ) -> dict[int, tuple[dict[int, float], dict[int, float]]]:
     """Per user: the revealed movies' stars and recency weights (newest 1)."""
     out = {}
@@ -266,7 +269,7 @@ def score_split(
     today = NgcfPredictor(checkpoint, config.today)
     graded = NgcfPredictor(checkpoint, config.graded)
     vis = graded_heldout(heldout, stars, config.relevant_stars)
-    signals = _signals(graded, vis, stars, config.half_life)
+    signals = graded_signals(vis, stars, config.half_life)
     k, epochs = run.protocol.k, run.protocol.finetune_epochs
     ease = _ease_signals(graded, vis, signals)
     ranked = {

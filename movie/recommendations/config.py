@@ -21,5 +21,7 @@ def served_finetune_config() -> FinetuneConfig:
         ),
         own_negative_weight=settings.NGCF_OWN_NEGATIVE_WEIGHT,
         neighbour_weight=settings.NGCF_NEIGHBOUR_WEIGHT,
+        neighbour_weight_learning_rate=settings.NGCF_NEIGHBOUR_WEIGHT_LR,
+        neighbour_weight_temperature=settings.NGCF_NEIGHBOUR_WEIGHT_TEMPERATURE,
         centring=settings.NGCF_CENTRING,
     )

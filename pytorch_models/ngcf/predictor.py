@@ -19,8 +19,13 @@ import numpy as np
 
 from pytorch_models.checkpoint import Checkpoint, load_checkpoint
 from pytorch_models.ngcf.candidates import CandidateIndex, candidate_index_beside
-from pytorch_models.ngcf.finetune import VisitorFeedback, finetune_visitor
+from pytorch_models.ngcf.finetune import (
+    VisitorFeedback,
+    finetune_visitor,
+    sample_unclicked,
+)
 from pytorch_models.ngcf.frozen import FrozenNgcf
+from pytorch_models.ngcf.neighbour_weight import fit_neighbour_weight
 from pytorch_models.ngcf.preference import fit_centring
 from pytorch_models.ngcf.ranking import (
     explain,
@@ -78,6 +83,10 @@ class FinetuneConfig:
     # weight of the neighbour term: the visitor's vector is f + w * (mean of the
     # clicked items' neighbour embeddings); 0 ranks by the fine-tuned node alone
     neighbour_weight: float = 1.0
+    # Adam step size of the visitor's own neighbour weight w exp(b), fitted in the
+    # same epochs after the node (pytorch_models.ngcf.neighbour_weight); 0 keeps w
+    neighbour_weight_learning_rate: float = 0.0
+    neighbour_weight_temperature: float = 0.2  # t of that fit's BPR margins
     # catalogues above this many items are ranked from an approximate candidate
     # index (pytorch_models.ngcf.candidates) instead of scoring every item
     exact_ranking_limit: int = 20_000
@@ -150,7 +159,9 @@ class NgcfPredictor:
     The fine-tuned node alone ranks the top positions below plain popularity for
     ten-click visitors; the neighbour term fixes that. a (neighbour_weight) and b
     (popularity_weight) were chosen on a fold-in split (seed 1) other than the
-    reported one (seed 0); see docs/BENCHMARKS.md.
+    reported one (seed 0); see docs/BENCHMARKS.md. With
+    ``neighbour_weight_learning_rate`` > 0 the epochs also fit the visitor's own
+    a (:func:`fit_neighbour_weight`).
     """
 
     def __init__(
@@ -332,7 +343,45 @@ class NgcfPredictor:
             scale = self.neighbour_scale[rows]
             mean_scale = scale.mean() if shares is None else shares @ scale
             g = g - (c * mean_scale) * self.user_mean
-        return f + cfg.neighbour_weight * g
+        weight = cfg.neighbour_weight
+        # like the node's fine-tuning, the weight is fitted only with epochs; a
+        # trained node keeps the configured weight
+        if cfg.neighbour_weight_learning_rate and epochs > 0 and start is None:
+            weight = self._visitor_neighbour_weight(feedback, f, c, epochs, rng)
+        return f + weight * g
+
+    def _visitor_neighbour_weight(
+        self,
+        feedback: VisitorFeedback,
+        f: np.ndarray,
+        c: float,
+        epochs: int,
+        rng: np.random.Generator,
+    ) -> float:
+        cfg = self.config
+        rows = feedback.rows
+        if len(rows) < 2:
+            return cfg.neighbour_weight
+        centred = self.neighbours[rows]
+        if c and self.neighbour_scale is not None:
+            scale = self.neighbour_scale[rows][:, None]
+            centred = centred - (c * scale) * self.user_mean[None, :]
+        seen = np.zeros(self.n_items, dtype=bool)
+        seen[rows] = True
+        seen[feedback.negative_rows] = True
+        k = cfg.num_negatives
+        negatives = sample_unclicked(seen, epochs * len(rows) * k, rng)
+        items = self.model.item_final
+        return fit_neighbour_weight(
+            f=f,
+            neighbours=centred,
+            shares=feedback.shares(),
+            positives=items[rows],
+            negatives=items[negatives].reshape(epochs, len(rows), k, -1),
+            neighbour_weight=cfg.neighbour_weight,
+            learning_rate=cfg.neighbour_weight_learning_rate,
+            temperature=cfg.neighbour_weight_temperature,
+        )
 
     def _visitor_centring(
         self, feedback: VisitorFeedback, f: np.ndarray, c0: float, rng

@@ -118,3 +118,20 @@ def test_the_visitor_centring_is_fitted_only_in_the_epochs(parity_checkpoint, gr
     ]
     tuned = fitted.recommend(EVENS, k=5, ratings=ratings)
     assert [r.movie_id % 2 for r in tuned] == [0] * 5
+
+
+def test_the_neighbour_weight_is_fitted_only_in_the_epochs(parity_checkpoint, graded):
+    """Zero epochs serve the configured weight (the zero-epoch arm is the same
+    method); ten epochs fit it and keep the parity answer."""
+    config = replace(GRADED, neighbour_weight_learning_rate=0.3)
+    fitted = NgcfPredictor.load(parity_checkpoint, config)
+    ratings = {m: 5.0 for m in EVENS}
+    same = fitted.recommend(EVENS, k=5, epochs=0, ratings=ratings)
+    assert [r.score for r in same] == [
+        r.score for r in graded.recommend(EVENS, k=5, epochs=0, ratings=ratings)
+    ]
+    tuned = fitted.recommend(EVENS, k=5, ratings=ratings)
+    assert [r.score for r in tuned] != [
+        r.score for r in graded.recommend(EVENS, k=5, ratings=ratings)
+    ]
+    assert [r.movie_id % 2 for r in tuned] == [0] * 5
