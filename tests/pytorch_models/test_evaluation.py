@@ -95,7 +95,12 @@ def test_item_blocks_rank_as_one_ranking_of_all_items(item_batch):
         heldout % n_items,
     )
     blocked = RankingEvaluator(
-        *pairs, n_items, ks=(5, 20), user_batch=16, item_batch=item_batch
+        *pairs,
+        n_items,
+        ks=(5, 20),
+        user_batch=16,
+        item_batch=item_batch,
+        one_block_limit=0,
     )
     # the plain ranking: every item's score at once, known pairs at -inf
     scores = users @ items.t()
@@ -108,7 +113,5 @@ def test_item_blocks_rank_as_one_ranking_of_all_items(item_batch):
     expected = ranking_metrics(hits, held.sum(1)[evaluated], ks=(5, 20))
     got = blocked.evaluate(users, items)
     assert got == pytest.approx(expected, rel=1e-12)
-    one_block = RankingEvaluator(
-        *pairs, n_items, ks=(5, 20), user_batch=16, item_batch=n_items
-    )
+    one_block = RankingEvaluator(*pairs, n_items, ks=(5, 20), user_batch=16)
     assert one_block.evaluate(users, items) == got
