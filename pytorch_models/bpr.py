@@ -24,13 +24,65 @@ def pair_scores(
     item_table: torch.Tensor,
     users: torch.Tensor,
     items: torch.Tensor,
+    user_block: int = 16384,
+    cached_bytes: int = 64 << 20,
 ) -> torch.Tensor:
     """(B, m) scores ``<e_u, e_i>`` of each user in ``users`` (B,) with its row of
-    ``items`` (B, m), without gradient, computing only those B m dot products."""
+    ``items`` (B, m), without gradient, computing only those B m dot products.
+
+    Pairs are scored by ``sampled_addmm`` over a pattern sorted by user, unless
+    the item table is larger than ``cached_bytes``: then in blocks of
+    ``user_block`` consecutive user rows (16 MiB of a 256-wide table), item-major
+    inside a block, one ``sampled_addmm`` per block reading the item rows in
+    order and the block's user rows from the cache. Hard-negative candidates
+    are uniform items, so the user-major order reads one random 1 KiB item row
+    per score at memory latency once the table has left the cache (ten times
+    the original size: 1.9 against 2.3 CPU s per step); below that the sort it
+    takes costs more than it saves. Both give the same products, bit for bit.
+    """
     batch, m = items.shape
     if batch * m > user_table.shape[0] * item_table.shape[0]:  # toy sizes
         with torch.no_grad():
             return (item_table[items] * user_table[users].unsqueeze(1)).sum(-1)
+    if item_table.numel() * item_table.element_size() <= cached_bytes:
+        return _user_major_scores(user_table, item_table, users, items)
+    # one sort on (user block, item, user in block) gives the order and, from
+    # the sorted keys themselves, the rows and columns (no gathers by the order)
+    n_rows = item_table.shape[0]
+    key = (users // user_block * n_rows).unsqueeze(1) + items
+    key = key.mul_(user_block).add_((users % user_block).unsqueeze(1)).view(-1)
+    key, order = torch.sort(key)
+    local_user = key % user_block
+    block_item = key // user_block
+    by_item = block_item % n_rows
+    bounds = [0, *torch.cumsum(torch.bincount(block_item // n_rows), 0).tolist()]
+    scores = item_table.new_empty(batch * m)
+    with torch.no_grad():
+        for block, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            if lo == hi:
+                continue
+            first = block * user_block
+            block_users = user_table[first : first + user_block].detach()
+            pattern = _pattern(
+                by_item[lo:hi],
+                local_user[lo:hi],
+                item_table.new_ones(hi - lo),
+                (n_rows, block_users.shape[0]),
+            )
+            scores[order[lo:hi]] = torch.sparse.sampled_addmm(
+                pattern, item_table.detach(), block_users.t(), beta=0.0
+            ).values()
+    return scores.view(batch, m)
+
+
+def _user_major_scores(
+    user_table: torch.Tensor,
+    item_table: torch.Tensor,
+    users: torch.Tensor,
+    items: torch.Tensor,
+) -> torch.Tensor:
+    """:func:`pair_scores` by one ``sampled_addmm`` over a user-sorted pattern."""
+    batch, m = items.shape
     order = torch.argsort(users)
     rows = users[order].repeat_interleave(m)
     pattern = _pattern(

@@ -37,6 +37,21 @@ def test_pair_scores_are_the_dot_products_asked_for():
     torch.testing.assert_close(pair_scores(users_t, items_t, users, items), expected)
 
 
+def test_pair_scores_in_user_blocks_are_the_same_products():
+    g = torch.Generator().manual_seed(4)
+    users_t, items_t = torch.randn(30, 8, generator=g), torch.randn(40, 8, generator=g)
+    users = torch.randint(20, (25,), generator=g)  # users 20..29: empty blocks
+    items = torch.randint(40, (25, 9), generator=g)
+    expected = (items_t[items] * users_t[users].unsqueeze(1)).sum(-1)
+    user_major = pair_scores(users_t, items_t, users, items)  # the table is cached
+    torch.testing.assert_close(user_major, expected)
+    for user_block in (1, 4, 7, 64):
+        blocked = pair_scores(
+            users_t, items_t, users, items, user_block=user_block, cached_bytes=0
+        )
+        assert torch.equal(blocked, user_major)
+
+
 def test_one_node_table_matches_two_tables():
     """Users and items as rows of one table (items after users, as training
     stores them, or interleaved) give the loss and gradient of two tables."""

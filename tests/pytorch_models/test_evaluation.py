@@ -72,3 +72,46 @@ def test_evaluator_skips_users_without_held_out_items():
     m = evaluator.evaluate(torch.ones(2, 1), torch.tensor([[3.0], [2.0], [1.0]]))
     assert m["recall@1"] == pytest.approx(1.0)
     assert evaluator.n_users == 1
+
+
+def _random_split(seed: int, n_users: int, n_items: int):
+    """Random known and disjoint held-out pairs, and random embeddings."""
+    g = torch.Generator().manual_seed(seed)
+    keys = torch.randperm(n_users * n_items, generator=g)[: n_users * n_items // 3]
+    known, heldout = keys[: keys.numel() // 2], keys[keys.numel() // 2 :]
+    users = torch.randn(n_users, 8, generator=g)
+    items = torch.randn(n_items, 8, generator=g)
+    return known, heldout, users, items
+
+
+@pytest.mark.parametrize("item_batch", [1, 7, 20, 49])
+def test_item_blocks_rank_as_one_ranking_of_all_items(item_batch):
+    n_users, n_items = 60, 49
+    known, heldout, users, items = _random_split(item_batch, n_users, n_items)
+    pairs = (
+        known // n_items,
+        known % n_items,
+        heldout // n_items,
+        heldout % n_items,
+    )
+    blocked = RankingEvaluator(
+        *pairs,
+        n_items,
+        ks=(5, 20),
+        user_batch=16,
+        item_batch=item_batch,
+        one_block_limit=0,
+    )
+    # the plain ranking: every item's score at once, known pairs at -inf
+    scores = users @ items.t()
+    scores[known // n_items, known % n_items] = -torch.inf
+    top = torch.topk(scores, 20, dim=1).indices
+    held = torch.zeros(n_users, n_items, dtype=torch.bool)
+    held[heldout // n_items, heldout % n_items] = True
+    evaluated = held.any(1)
+    hits = held.gather(1, top)[evaluated]
+    expected = ranking_metrics(hits, held.sum(1)[evaluated], ks=(5, 20))
+    got = blocked.evaluate(users, items)
+    assert got == pytest.approx(expected, rel=1e-12)
+    one_block = RankingEvaluator(*pairs, n_items, ks=(5, 20), user_batch=16)
+    assert one_block.evaluate(users, items) == got
