@@ -57,8 +57,9 @@ def run_clients(
     click_first: bool = False,
 ) -> list[float]:
     """Each visitor's page times; with ``click_first`` each visitor clicks a movie
-    it has not clicked before each request (not timed), so no page is seen
-    again with the same history."""
+    it has not clicked before each request and deletes the one it clicked before
+    the previous request (neither timed), so no page is seen again with the same
+    history and the history keeps its length."""
     times: list[float] = []
     lock = threading.Lock()
 
@@ -66,7 +67,7 @@ def run_clients(
         mine = []
         for _ in range(requests):
             if click_first:
-                visitor.click(next(visitor.unclicked))
+                _replace_last_click(visitor)
             t0 = time.perf_counter()
             status, page = visitor.request("GET", path)
             mine.append(time.perf_counter() - t0)
@@ -83,6 +84,16 @@ def run_clients(
     return times
 
 
+def _replace_last_click(visitor: Visitor) -> None:
+    """Delete the visitor's last extra click (if any) and click a new movie."""
+    extra = getattr(visitor, "extra_click", None)
+    if extra is not None:
+        status, _ = visitor.request("DELETE", f"/api/history/{extra}", {})
+        assert status == 204, status
+    visitor.click(next(visitor.unclicked))
+    visitor.extra_click = visitor.event_ids[-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     workers, threads = served_concurrency()  # `make run`'s
@@ -97,8 +108,8 @@ def main() -> None:
     parser.add_argument(
         "--click-first",
         action="store_true",
-        help="a click on a new movie before each request (not timed): no page "
-        "is seen again with the same history (up to 1,283 requests per visitor)",
+        help="before each request (not timed) a click on a new movie in place of "
+        "the previous one: no page is seen again with the same history",
     )
     args = parser.parse_args()
     with gunicorn(workers=args.workers, threads=args.threads) as (server, base):
@@ -113,7 +124,7 @@ def main() -> None:
             run_clients(visitors, 1, args.path)
         history = "no history" if args.new_visitors else "7 to 10 clicks"
         if args.click_first:
-            history += ", one more before each request"
+            history += ", one of them new before each request"
         print(
             f"{args.path}, visitors with {history}; gunicorn: {args.workers} "
             f"workers x {args.threads} threads, torch/BLAS 1 thread each"

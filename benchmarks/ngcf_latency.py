@@ -81,9 +81,10 @@ def bench_key(user: int) -> str:
 
 
 def one_epoch_checkpoint(
-    data: Interactions, folder: Path, name: str, keyed: int
+    data: Interactions, folder: Path, name: str, keyed: int = 0
 ) -> Path:
-    """A checkpoint trained for one epoch, naming ``keyed`` users by bench_key."""
+    """A checkpoint trained for one epoch, naming ``keyed`` users by bench_key
+    (none by default: every visitor folds in)."""
     path = folder / f"synthetic-{name}-one-epoch-keyed{keyed}.pt"
     if path.exists():
         print(f"  reusing {path}", flush=True)
