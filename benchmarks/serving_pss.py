@@ -12,13 +12,16 @@ divides every shared page by the processes that map it, so the sum over the
 master and the workers is what the host really holds (the master loads the
 model before forking, gunicorn.conf.py). The checkpoint's shared files (item
 matrices, candidate index) are written once by a process of their own before
-gunicorn starts.
+gunicorn starts. The site's database is copied with its model registry emptied,
+so the workers serve that checkpoint (NGCF_CHECKPOINT), not the champion.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import shutil
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +32,17 @@ from benchmarks.ngcf_http import worker_pids
 from benchmarks.servers import gunicorn
 
 HISTORY = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_without_champion(folder: Path) -> Path:
+    """A copy of the site's SQLite database whose registry names no champion:
+    the site then serves the NGCF_CHECKPOINT file."""
+    copy = folder / "db.sqlite3"
+    shutil.copyfile(ROOT / "db.sqlite3", copy)
+    with sqlite3.connect(copy) as db:
+        db.execute("DELETE FROM movie_championchange")
+    return copy
 
 
 def _prepare(path: str) -> None:
@@ -52,12 +66,12 @@ def _maps_model(pid: int, marker: str) -> bool:
 
 
 def measure(
-    checkpoint: Path, workers: int, limit_s: float = 600
+    checkpoint: Path, workers: int, database: Path, limit_s: float = 600
 ) -> tuple[dict, list[dict]]:
     """PSS/RSS of the gunicorn master and of each worker, once every worker has
     the model (loaded by the master before the fork, or by the worker)."""
     marker = f"{checkpoint.name}.item_final.npy"
-    env = {"NGCF_CHECKPOINT": str(checkpoint)}
+    env = {"NGCF_CHECKPOINT": str(checkpoint), "DATABASE_URL": f"sqlite:///{database}"}
     with gunicorn(workers=workers, threads=1, env=env) as (server, base):
         visitor = Visitor(base)
         for movie_id in HISTORY:
@@ -104,8 +118,9 @@ def main() -> None:
         )
         print("| ---: | ---: | --- | ---: | --- |")
         totals = {}
+        database = _database_without_champion(Path(scratch))
         for workers in (1, 4):
-            master, rows = measure(path, workers)
+            master, rows = measure(path, workers, database)
             totals[workers] = master["Pss"] + sum(r["Pss"] for r in rows)
             pss = ", ".join(f"{r['Pss']:.0f}" for r in rows)
             rss = ", ".join(f"{r['Rss']:.0f}" for r in rows)
