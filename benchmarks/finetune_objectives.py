@@ -33,13 +33,13 @@ variant's NDCG@20 and Recall@20 relative to zero epochs on the graded protocol.
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass, replace
 
-import django
 import numpy as np
 import torch
 import torch.nn.functional as nnf
+
+from benchmarks.graded_sweep import tuning_data
 
 
 @dataclass(frozen=True)
@@ -261,19 +261,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 3, 4])
     args = parser.parse_args()
-    if {0, 2} & set(args.seeds):
-        parser.error("seeds 0 and 2 are the reported ones: tune on others")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
-    django.setup()
-    from movie.recommendations.jobs import (
-        graded_foldin_config,
-        interactions_with_stars_from_database,
-    )
+    data, stars, base = tuning_data(parser, args.seeds)
     from pytorch_models.foldin_graded import pretrain_split
 
-    torch.set_num_threads(1)
-    data, stars = interactions_with_stars_from_database()
-    base = graded_foldin_config(tuple(args.seeds))
     rows: dict[str, list[tuple[float, float]]] = {}
     for seed in args.seeds:
         zero, results = one_seed(pretrain_split(data, base, seed), stars, base)

@@ -20,6 +20,23 @@ import numpy as np
 import torch
 
 
+def tuning_data(parser: argparse.ArgumentParser, seeds: list[int]):
+    """The site's ratings with their stars and the graded fold-in config for the
+    tuning ``seeds`` (one thread); a reported seed (0, 2) is refused."""
+    if {0, 2} & set(seeds):
+        parser.error("seeds 0 and 2 are the reported ones: tune on others")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
+    django.setup()
+    from movie.recommendations.jobs import (
+        graded_foldin_config,
+        interactions_with_stars_from_database,
+    )
+
+    torch.set_num_threads(1)
+    data, stars = interactions_with_stars_from_database()
+    return data, stars, graded_foldin_config(tuple(seeds))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 3, 4])
@@ -42,19 +59,9 @@ def main() -> None:
         " default: the served setting)",
     )
     args = parser.parse_args()
-    if {0, 2} & set(args.seeds):
-        parser.error("seeds 0 and 2 are the reported ones: tune on others")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
-    django.setup()
-    from movie.recommendations.jobs import (
-        graded_foldin_config,
-        interactions_with_stars_from_database,
-    )
+    data, stars, base = tuning_data(parser, args.seeds)
     from pytorch_models.foldin_graded import pretrain_split, score_split
 
-    torch.set_num_threads(1)
-    data, stars = interactions_with_stars_from_database()
-    base = graded_foldin_config(tuple(args.seeds))
     rows: dict[str, list] = {}
     for seed in args.seeds:
         run = pretrain_split(data, base, seed)
