@@ -18,26 +18,34 @@ def mark_of(marks: dict, movie_id: int) -> MovieMark:
 
 
 @register.filter
+def card_key(movie, marks: dict) -> str:
+    """`{{ movie|card_key:marks }}`: all a card shows but the language (the
+    movie's id, title and year, and the visitor's mark of it), for keeping it as
+    a fragment."""
+    mark = mark_of(marks, movie.pk)
+    return f"{movie.pk}:{movie.title}:{movie.year}:{mark.css}:{mark.text}"
+
+
+@register.filter
 def cards_key(movies, marks: dict) -> str:
-    """`{{ movies|cards_key:marks }}`: all a row of cards shows but the language
-    (each movie's id, title and year, and the visitor's mark of it), so the row
-    is kept as one fragment; the cards inside it are kept one by one too."""
-    return "|".join(
-        f"{movie.pk}:{movie.title}:{movie.year}:{mark.css}:{mark.text}"
-        for movie in movies
-        for mark in (mark_of(marks, movie.pk),)
-    )
+    """`{{ movies|cards_key:marks }}`: the keys of a row's cards, so the row is
+    kept as one fragment over the kept cards."""
+    return "|".join(card_key(movie, marks) for movie in movies)
+
+
+@register.filter
+def entry_key(entry) -> str:
+    """`{{ entry|entry_key }}`: all a history entry shows but the language (the
+    event, what it does now, its movie's title and year)."""
+    event, movie = entry.event, entry.movie
+    shown = f"{event.event_id}:{event.kind}:{event.rating}:{entry.effect}:"
+    return shown + ("" if movie is None else f"{movie.title}:{movie.year}")
 
 
 @register.filter
 def entries_key(entries) -> str:
-    """`{{ entries|entries_key }}`: all a list of history entries shows but the
-    language (each event, what it does now, its movie's title and year)."""
-    return "|".join(
-        f"{e.event.event_id}:{e.event.kind}:{e.event.rating}:{e.effect}:"
-        + ("" if e.movie is None else f"{e.movie.title}:{e.movie.year}")
-        for e in entries
-    )
+    """`{{ entries|entries_key }}`: the keys of a list of history entries."""
+    return "|".join(entry_key(entry) for entry in entries)
 
 
 # Enough for every movie's four links and a few thousand history entries.
