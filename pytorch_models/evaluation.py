@@ -84,6 +84,15 @@ class RankingEvaluator:
     looked up with ``searchsorted`` in the sorted held-out pair keys. Index
     tensors are built once.
 
+    With ``shortlist_dtype`` (early stopping: ``torch.bfloat16``), the item
+    blocks are scored at that precision, which runs the product about three
+    times as fast on CPUs with bfloat16 instructions, into a shortlist of
+    ``shortlist`` best items per user; the shortlist is scored again in float32
+    and its top K ranked. The result is the float32 ranking unless a true top-K
+    item fell behind ``shortlist`` others through the coarse scores' rounding
+    (about 1 part in 256). Used only above ``one_block_limit`` items: smaller
+    catalogues rank exactly, as before.
+
     Args:
         known_users, known_items: (n,) int64 pairs to exclude (train at validation,
             train + valid at test).
@@ -95,6 +104,9 @@ class RankingEvaluator:
         item_batch: items scored together (memory: user_batch x item_batch)
             when there are more than ``one_block_limit`` items; all at once when
             there are fewer.
+        shortlist_dtype: coarse precision of the block scores, or None (exact);
+            only with more than ``one_block_limit`` items.
+        shortlist: items per user kept from the coarse scores (at least K).
     """
 
     def __init__(
@@ -108,13 +120,18 @@ class RankingEvaluator:
         user_batch: int = 1024,
         item_batch: int = 2048,
         one_block_limit: int = 32768,
+        shortlist_dtype: torch.dtype | None = None,
+        shortlist: int = 32,
     ) -> None:
         self.n_items = n_items
         if n_items <= one_block_limit:
             item_batch = max(n_items, 1)
+            shortlist_dtype = None
         self.item_batch = item_batch
+        self.shortlist_dtype = shortlist_dtype
         self.ks = tuple(ks)
         self.max_k = max(self.ks)
+        self.shortlist = max(shortlist, self.max_k)
         self.heldout_keys = torch.unique(heldout_users * n_items + heldout_items)
         self.users, self.n_relevant = torch.unique(heldout_users, return_counts=True)
         block_starts = torch.arange(0, n_items + item_batch, item_batch)
@@ -156,10 +173,23 @@ class RankingEvaluator:
                 torch.zeros(0, self.max_k, dtype=torch.bool), torch.zeros(0), self.ks
             )
         totals: dict[str, float] = {}
+        coarse_items = None
+        if self.shortlist_dtype is not None:
+            coarse_items = item_embeddings.to(self.shortlist_dtype)
         for chunk, rows, cols, bounds in self.chunks:
-            top = self._top_items(
-                user_embeddings[chunk], item_embeddings, rows, cols, bounds
-            )
+            users = user_embeddings[chunk]
+            if coarse_items is None:
+                top = self._top_items(users, item_embeddings, rows, cols, bounds)[1]
+            else:
+                top = self._top_items(
+                    users.to(self.shortlist_dtype),
+                    coarse_items,
+                    rows,
+                    cols,
+                    bounds,
+                    self.shortlist,
+                )
+                top = _rescored_top(users, item_embeddings, *top, self.max_k)
             keys = chunk.unsqueeze(1) * self.n_items + top
             pos = torch.searchsorted(self.heldout_keys, keys)
             pos.clamp_(max=self.heldout_keys.numel() - 1)
@@ -178,12 +208,14 @@ class RankingEvaluator:
         rows: torch.Tensor,
         cols: torch.Tensor,
         bounds: list[int],
-    ) -> torch.Tensor:
-        """(chunk, min(K, n_items)) best items of each of ``users`` (chunk, D), best
-        first, among ``items`` (n_items, D) less the known pairs (``rows``,
-        ``cols``: sorted by item, block b's from ``bounds[b]`` to ``bounds[b+1]``).
+        k: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The scores and items (chunk, min(k, n_items)) of the best items of each
+        of ``users`` (chunk, D), best first, among ``items`` (n_items, D) less the
+        known pairs (``rows``, ``cols``: sorted by item, block b's from
+        ``bounds[b]`` to ``bounds[b+1]``; their score -inf); k defaults to K.
         """
-        k = min(self.max_k, self.n_items)
+        k = min(self.max_k if k is None else k, self.n_items)
         best_scores = users.new_empty(users.shape[0], 0)
         best_items = torch.empty(users.shape[0], 0, dtype=torch.int64)
         for block, start in enumerate(range(0, self.n_items, self.item_batch)):
@@ -202,7 +234,23 @@ class RankingEvaluator:
                 best_scores[changed], best_items[changed] = _merge_top(
                     best_scores[changed], best_items[changed], scores[changed], start, k
                 )
-        return best_items
+        return best_scores, best_items
+
+
+def _rescored_top(
+    users: torch.Tensor,
+    items: torch.Tensor,
+    coarse: torch.Tensor,
+    shortlist: torch.Tensor,
+    k: int,
+) -> torch.Tensor:
+    """(chunk, k) best of each row's ``shortlist`` (chunk, S) of items, best
+    first, by the exact scores of ``users`` (chunk, D) and ``items`` (n, D); a
+    known pair (``coarse`` score -inf) stays at -inf."""
+    scores = torch.bmm(items[shortlist], users.unsqueeze(2)).squeeze(2)  # (chunk, S)
+    scores[coarse == -torch.inf] = -torch.inf
+    pick = torch.topk(scores, min(k, scores.shape[1]), dim=1).indices
+    return shortlist.gather(1, pick)
 
 
 def _merge_top(

@@ -54,6 +54,10 @@ class TrainConfig:
     # early stopping ranks a fixed, seeded sample of this many validation users
     # (all of them when there are fewer); the test ranks every user
     valid_users: int = 2048
+    # above 32k items, rank that sample from a bfloat16 shortlist rescored in
+    # float32 where the CPU has bfloat16 instructions (RankingEvaluator); the
+    # test ranking is always exact
+    valid_shortlist: bool = True
     seed: int = 0  # seeds init, dropout, shuffling and sampling
     # after early stopping, train again from scratch on train + valid for the
     # best epoch count; that model is the result (off, or without valid: the

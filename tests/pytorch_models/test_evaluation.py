@@ -115,3 +115,64 @@ def test_item_blocks_rank_as_one_ranking_of_all_items(item_batch):
     assert got == pytest.approx(expected, rel=1e-12)
     one_block = RankingEvaluator(*pairs, n_items, ks=(5, 20), user_batch=16)
     assert one_block.evaluate(users, items) == got
+
+
+def _pairs(known, heldout, n_items):
+    return known // n_items, known % n_items, heldout // n_items, heldout % n_items
+
+
+@pytest.mark.parametrize("item_batch", [7, 49])
+def test_coarse_shortlist_rescored_exactly_ranks_as_the_exact_ranking(item_batch):
+    # A shortlist as long as the catalogue: the rescoring sees every item, so the
+    # ranking is the exact one whatever the coarse scores' rounding did.
+    n_users, n_items = 60, 49
+    known, heldout, users, items = _random_split(3, n_users, n_items)
+    exact = RankingEvaluator(*_pairs(known, heldout, n_items), n_items, ks=(5, 20))
+    coarse = RankingEvaluator(
+        *_pairs(known, heldout, n_items),
+        n_items,
+        ks=(5, 20),
+        user_batch=16,
+        item_batch=item_batch,
+        one_block_limit=0,
+        shortlist_dtype=torch.bfloat16,
+        shortlist=n_items,
+    )
+    assert coarse.evaluate(users, items) == pytest.approx(
+        exact.evaluate(users, items), rel=1e-12
+    )
+
+
+def test_coarse_shortlist_never_ranks_a_known_item():
+    # Every item but the held-out one is known and scores highest: a shortlist
+    # longer than what is left holds known items (-inf coarse scores), and the
+    # exact rescoring must not lift them back above the held-out item.
+    n_items = 40
+    items = torch.linspace(2.0, 1.0, n_items).unsqueeze(1)  # item 0 best
+    heldout = n_items - 1  # the worst item
+    known_items = torch.arange(n_items - 1)
+    coarse = RankingEvaluator(
+        torch.zeros(n_items - 1, dtype=torch.int64),
+        known_items,
+        torch.tensor([0]),
+        torch.tensor([heldout]),
+        n_items,
+        ks=(1,),
+        item_batch=8,
+        one_block_limit=0,
+        shortlist_dtype=torch.bfloat16,
+        shortlist=n_items,
+    )
+    assert coarse.evaluate(torch.ones(1, 1), items)["hit@1"] == 1.0
+
+
+def test_coarse_shortlist_is_ignored_below_the_one_block_limit():
+    n_users, n_items = 60, 49
+    known, heldout, users, items = _random_split(4, n_users, n_items)
+    pairs = _pairs(known, heldout, n_items)
+    exact = RankingEvaluator(*pairs, n_items, ks=(5, 20))
+    small = RankingEvaluator(
+        *pairs, n_items, ks=(5, 20), shortlist_dtype=torch.bfloat16, shortlist=20
+    )
+    assert small.shortlist_dtype is None
+    assert small.evaluate(users, items) == exact.evaluate(users, items)
