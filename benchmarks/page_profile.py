@@ -4,6 +4,12 @@ clicks, each millisecond given to exactly one part.
 
     python -m benchmarks.page_profile --views 20
     python -m benchmarks.page_profile --views 20 --tree ngcf   # pyinstrument's tree
+    python -m benchmarks.page_profile --views 100 --pages home home-click
+
+`home-click` is the home page right after a new event: before each view (not
+timed, not in the parts) the visitor deletes its previous extra click and clicks
+a movie it has not clicked, so the For-you row is fine-tuned in every view at a
+constant history length, as `ngcf_http --click-first` does over HTTP.
 
 Needs `make model` first (the database with the catalogue and the checkpoint).
 The parts are exclusive: SQL inside the impression write counts as the
@@ -31,6 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "home-new": "/",  # a new visitor each view: no cookie, no history
     "home": "/",
+    # before each view (not timed) a click on a new movie in place of the previous
+    # one: the For-you row is never seen again with the same history
+    "home-click": "/",
     "ngcf": "/movie/ngcf/",
     "detail": "/movie/50/",
     "genre": "/genre/sci-fi/",
@@ -159,9 +168,32 @@ def _collector_pauses() -> _Pauses:
     return pauses
 
 
-def _measure(visitor, path: str, views: int, ledger: Ledger) -> dict:
+def _new_click(client, previous: list[int], ledger: Ledger) -> None:
+    """Delete the visitor's previous extra click (if any) and click a new movie,
+    so the history keeps its length; movies from 400 on are none of CLICKS. What
+    this costs is left out of the ledger."""
+    seconds, calls = ledger.seconds.copy(), ledger.calls.copy()
+    if previous:
+        response = client.delete(f"/api/history/{previous.pop()}")
+        assert response.status_code == 204, response.status_code
+    movie_id = 400 + next(_unclicked)
+    response = client.post(
+        "/api/events", {"kind": "click", "movie_id": movie_id}, "application/json"
+    )
+    assert response.status_code == 201, response.status_code
+    previous.append(response.json()["event_id"])
+    ledger.seconds, ledger.calls = seconds, calls
+
+
+_unclicked = iter(range(1000))
+
+
+def _measure(
+    visitor, path: str, views: int, ledger: Ledger, click_first: bool = False
+) -> dict:
     """`visitor`: the visitor's client, or None for a new visitor each view. Times
-    Django's handler (middleware, view, templates), not the test client."""
+    Django's handler (middleware, view, templates), not the test client; with
+    `click_first` a new click before each view (not timed)."""
     from django.core.handlers.base import BaseHandler
     from django.db import connection
     from django.test import Client
@@ -174,6 +206,8 @@ def _measure(visitor, path: str, views: int, ledger: Ledger) -> dict:
     handle = BaseHandler.get_response
 
     def timed(handler, request):
+        if request.method != "GET":  # the clicks of click_first
+            return handle(handler, request)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         with ledger.part("view, middleware"):
             response = handle(handler, request)
@@ -183,9 +217,12 @@ def _measure(visitor, path: str, views: int, ledger: Ledger) -> dict:
 
     BaseHandler.get_response = timed
     pauses = _collector_pauses()
+    extra: list[int] = []
     try:
         for _ in range(views):
             client = visitor or Client()
+            if click_first:
+                _new_click(client, extra, ledger)
             with CaptureQueriesContext(connection) as captured:
                 response = client.get(path)
             queries.append(len(captured))
@@ -225,17 +262,20 @@ def _report(name: str, path: str, views: int, result: dict) -> None:
         print(f"| {part} | {seconds * 1000 / views:.2f} | {seconds / total:.0%} |")
 
 
-def _tree(visitor, path: str, views: int) -> None:
+def _tree(visitor, path_name: str, views: int) -> None:
     from django.test import Client
     from pyinstrument import Profiler
 
     for _ in range(3):
-        (visitor or Client()).get(path)
+        (visitor or Client()).get(PAGES[path_name])
     profiler = Profiler(interval=0.0002)
+    extra: list[int] = []
     for _ in range(views):
         client = visitor or Client()
+        if path_name == "home-click":
+            _new_click(client, extra, Ledger())
         with profiler:
-            client.get(path)
+            client.get(PAGES[path_name])
     print(profiler.output_text(color=False, unicode=False, show_all=False))
 
 
@@ -262,7 +302,7 @@ def main() -> None:
         client = _visitor()
         if args.tree:
             visitor = None if args.tree == "home-new" else client
-            _tree(visitor, PAGES[args.tree], args.views)
+            _tree(visitor, args.tree, args.views)
             return
         ledger = Ledger()
         _instrument(ledger)
@@ -279,7 +319,9 @@ def main() -> None:
         )
         for name in args.pages:
             visitor = None if name == "home-new" else client
-            result = _measure(visitor, PAGES[name], args.views, ledger)
+            result = _measure(
+                visitor, PAGES[name], args.views, ledger, name == "home-click"
+            )
             _report(name, PAGES[name], args.views, result)
 
 
