@@ -55,6 +55,11 @@ class TrainConfig:
     # (all of them when there are fewer); the test ranks every user
     valid_users: int = 2048
     seed: int = 0  # seeds init, dropout, shuffling and sampling
+    # number users and items inside training by descending training degree
+    # (hubs first), so the rows the sparse products and the BPR gradient read
+    # at random are more often near each other; the result and the checkpoint
+    # are in the original order either way
+    hub_order: bool = True
     # after early stopping, train again from scratch on train + valid for the
     # best epoch count; that model is the result (off, or without valid: the
     # best epoch's weights)
