@@ -230,10 +230,11 @@ def test_batches_grow_so_steps_per_epoch_stay_capped():
     assert epoch_batch_size(400, config) == 100  # exactly 4 steps
     assert epoch_batch_size(401, config) == 101  # 4 steps of up to 101
     assert epoch_batch_size(10_000_000, config) == 2_500_000
-    # ml-100k: 5 selection steps and 6 refit steps of 16,384, as before the cap
+    # ml-100k: 4 selection steps of 20,000 and 4 refit steps of 22,500
     default = TrainConfig()
-    assert -(-80_000 // epoch_batch_size(80_000, default)) == 5
-    assert -(-90_000 // epoch_batch_size(90_000, default)) == 6
+    assert epoch_batch_size(80_000, default) == 20_000
+    assert epoch_batch_size(90_000, default) == 22_500
+    assert epoch_batch_size(40_000, default) == 16_384  # 3 steps: the minimum
     with pytest.raises(ValueError, match="steps_per_epoch"):
         TrainConfig(steps_per_epoch=0)
 
