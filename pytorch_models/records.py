@@ -54,8 +54,10 @@ class TrainConfig:
     eval_every: int = 1  # validate every this many epochs
     eval_user_batch: int = 1024  # users scored per chunk during evaluation
     # early stopping ranks a fixed, seeded sample of this many validation users
-    # (all of them when there are fewer); the test ranks every user
-    valid_users: int = 2048
+    # (all of them when there are fewer: ml-100k's 943); the test ranks every
+    # user. 1,024 (was 2,048) saves about 2 s per 10x epoch, at about 1.4 times
+    # the sampling error of each validation's Recall@20
+    valid_users: int = 1024
     seed: int = 0  # seeds init, dropout, shuffling and sampling
     # number users and items inside training by descending training degree
     # (hubs first), so the rows the sparse products and the BPR gradient read
