@@ -490,20 +490,7 @@ def train_ngcf(
     )
     with reuse_freed_memory():
         with torch.random.fork_rng(devices=[]):
-            if config.hub_order:
-                order = _NodeOrder.by_degree(
-                    *data.train, data.user_ids.size, data.item_ids.size
-                )
-                fitted = _select_and_refit(
-                    order.encode(data),
-                    order.to_training(*valid_sample),
-                    config,
-                    progress,
-                    clock,
-                )
-                fitted = order.restore(fitted)
-            else:
-                fitted = _select_and_refit(data, valid_sample, config, progress, clock)
+            fitted = _fit_in_order(data, valid_sample, config, progress, clock)
         metrics = _test_metrics(data, fitted, config, clock)
     _log_result(metrics)
     user_ids = torch.from_numpy(data.user_ids.astype(np.int64))
@@ -560,6 +547,24 @@ class _Fitted:
     history: list[EpochReport]  # the selection run's epochs
     refit_history: list[EpochReport]  # the refit's epochs ([] without one)
     selection_seconds: float  # wall time until the selection run ended
+
+
+def _fit_in_order(
+    data: _Encoded,
+    valid_sample: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    progress: Callable[[EpochReport], None] | None,
+    clock: _Clock,
+) -> _Fitted:
+    """:func:`_select_and_refit`, in the hub order when ``config.hub_order``
+    (:class:`_NodeOrder`); the result is in ``data``'s indices either way."""
+    if not config.hub_order:
+        return _select_and_refit(data, valid_sample, config, progress, clock)
+    order = _NodeOrder.by_degree(*data.train, data.user_ids.size, data.item_ids.size)
+    fitted = _select_and_refit(
+        order.encode(data), order.to_training(*valid_sample), config, progress, clock
+    )
+    return order.restore(fitted)
 
 
 def _select_and_refit(
