@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import multiprocessing
 import os
 import resource
@@ -33,11 +34,14 @@ SIZES = {
 }
 
 
-def run(size: str, threads: int, epochs: int) -> dict:
-    """Train ``size`` on ``threads`` threads for ``epochs`` epochs; one table row."""
+def run(size: str, threads: int, epochs: int, overrides: dict) -> dict:
+    """Train ``size`` on ``threads`` threads for ``epochs`` epochs (TrainConfig
+    fields replaced by ``overrides``); one table row."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     sys.path.insert(0, str(ROOT))
+    import dataclasses
+
     import torch
 
     from benchmarks.ngcf_latency import synthetic_interactions
@@ -49,6 +53,7 @@ def run(size: str, threads: int, epochs: int) -> dict:
     data, _ = synthetic_interactions(*SIZES[size], seed=0)
     split, _ = split_per_user(data, seed=0)
     config = TrainConfig(max_epochs=epochs, patience=epochs, refit=False)
+    config = dataclasses.replace(config, **overrides)
     reports = []
     started = time.perf_counter()
     result = train_ngcf(
@@ -85,7 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a TrainConfig field, value in JSON, e.g. --set hub_order=false",
+    )
     args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        overrides[name] = json.loads(value)
+    if overrides:
+        print(f"overrides: {overrides}")
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)")
     print(
         "| graph | threads | users | items | train edges | steps x batch | "
@@ -97,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         for threads in args.threads:
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-                r = pool.submit(run, size, threads, args.epochs).result()
+                r = pool.submit(run, size, threads, args.epochs, overrides).result()
             print(
                 f"| {r['size']} | {r['threads']} | {r['users']:,} | {r['items']:,} | "
                 f"{r['edges']:,} | {r['steps']} x {r['batch']:,} | "

@@ -3,8 +3,9 @@
     python -m benchmarks.train_step_profile --size original --threads 1
 
 Builds the synthetic graph (benchmarks/train_ngcf_scale.py's sizes), takes the
-default TrainConfig's batch for it and runs ``--steps`` steps exactly as an
-epoch does (edge dropout, the forward pass over the whole graph, the hard
+default TrainConfig's batch for it, numbers the nodes as training does (by
+descending degree; ``--id-order`` keeps id order) and runs ``--steps`` steps
+exactly as an epoch does (edge dropout, the forward pass over the whole graph, the hard
 negative draw, the BPR loss, the L2 term, the backward pass, Adam), timing each
 part; the first step is a warm-up and not counted. ``--clock cpu`` times CPU
 seconds of this process (steadier on a busy machine), ``wall`` wall seconds.
@@ -30,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument(
+        "--id-order",
+        action="store_true",
+        help="number nodes in id order, not training's hub order (TrainConfig)",
+    )
     args = parser.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -48,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     data, _ = synthetic_interactions(*SIZES[args.size], seed=0)
     empty = type(data).from_pairs([], [])
     encoded = training._encode(data, empty, empty)
-    config = TrainConfig()
+    config = TrainConfig(hub_order=not args.id_order)
     n_users, n_items = encoded.user_ids.size, encoded.item_ids.size
+    if config.hub_order:  # as train_ngcf numbers them
+        order = training._NodeOrder.by_degree(*encoded.train, n_users, n_items)
+        encoded = order.encode(encoded)
     graph = training._Graph.build(*encoded.train, n_users, n_items, config)
     model = training.NGCF(n_users, n_items, config.model).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -98,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.size}: {n_users:,} users, {n_items:,} items, "
         f"{graph.pairs[0].numel():,} edges, batch {batch:,}, "
-        f"{args.threads} thread(s), {args.clock} ms per step (mean of {args.steps})"
+        f"{args.threads} thread(s), {'id' if args.id_order else 'hub'} order, "
+        f"{args.clock} ms per step (mean of {args.steps})"
     )
     print("| part | ms | share |")
     print("| --- | ---: | ---: |")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from pytorch_models.data import Interactions, split_per_user
+from pytorch_models.checkpoint import load_checkpoint
+from pytorch_models.data import Interactions, align_to_train, split_per_user
 from pytorch_models.graph import build_normalized_adjacency
 from pytorch_models.ngcf import NGCFConfig
 from pytorch_models.records import TrainConfig
@@ -155,12 +156,15 @@ def test_without_refit_the_best_epoch_weights_are_the_result():
 SMALL = small_config(16, batch_size=16, max_epochs=40, num_negatives=2, seed=0)
 
 
-@pytest.mark.parametrize("steps_per_epoch", [6, 1])
-def test_checkerboard_withheld_item_ranks_first(steps_per_epoch):
+@pytest.mark.parametrize(
+    ("steps_per_epoch", "hub_order"), [(6, True), (1, True), (6, False)]
+)
+def test_checkerboard_withheld_item_ranks_first(steps_per_epoch, hub_order):
     """48 training pairs: batches of 16 (3 steps per epoch), and the same world
-    with the step cap at 1 (one batch of all 48 pairs per epoch)."""
+    with the step cap at 1 (one batch of all 48 pairs per epoch); trained in
+    the hub order and in id order, the result's rows are the original ids'."""
     train, valid, test = parity_split(12, 12, n_train=4)
-    config = replace(SMALL, steps_per_epoch=steps_per_epoch)
+    config = replace(SMALL, steps_per_epoch=steps_per_epoch, hub_order=hub_order)
     assert epoch_batch_size(len(train), config) == (16 if steps_per_epoch == 6 else 48)
     result = train_ngcf(train, valid, test, config)
     model = result.model
@@ -227,10 +231,11 @@ def test_batches_grow_so_steps_per_epoch_stay_capped():
     assert epoch_batch_size(400, config) == 100  # exactly 4 steps
     assert epoch_batch_size(401, config) == 101  # 4 steps of up to 101
     assert epoch_batch_size(10_000_000, config) == 2_500_000
-    # ml-100k: 5 selection steps and 6 refit steps of 16,384, as before the cap
+    # ml-100k: 4 selection steps of 20,000 and 4 refit steps of 22,500
     default = TrainConfig()
-    assert -(-80_000 // epoch_batch_size(80_000, default)) == 5
-    assert -(-90_000 // epoch_batch_size(90_000, default)) == 6
+    assert epoch_batch_size(80_000, default) == 20_000
+    assert epoch_batch_size(90_000, default) == 22_500
+    assert epoch_batch_size(40_000, default) == 16_384  # 3 steps: the minimum
     with pytest.raises(ValueError, match="steps_per_epoch"):
         TrainConfig(steps_per_epoch=0)
 
@@ -263,3 +268,71 @@ def test_training_validates_on_the_sample():
     assert result.metrics.n_valid_users == 10
     assert result.metrics.n_test_users == 60  # the test ranks everyone
     assert all(0 < r.valid_seconds < r.seconds for r in reports)
+
+
+def skewed(n_users=40, n_items=50, seed=0):
+    """Users of 2 groups with 3 to 14 items each, item popularity falling with
+    the id inside a group, so that the hub order is far from the id order."""
+    rng = np.random.default_rng(seed)
+    users, items = [], []
+    for u in rng.permutation(n_users):
+        own = np.arange(u % 2, n_items, 2)
+        weight = 1.0 / np.arange(1, own.size + 1)
+        size = 3 + int(u) % 12
+        chosen = rng.choice(own, size=size, replace=False, p=weight / weight.sum())
+        users += [int(u)] * size
+        items += chosen.tolist()
+    return Interactions.from_pairs(users, items)
+
+
+def _relabel(part: Interactions, users: dict, items: dict) -> Interactions:
+    return Interactions.from_pairs(
+        [users[u] for u in part.users.tolist()], [items[i] for i in part.items.tolist()]
+    )
+
+
+def test_hub_order_is_training_on_ids_relabelled_by_degree(tmp_path):
+    """Training in the hub order gives, row for row of the original ids, the
+    model of training in id order on ids renumbered by descending degree: the
+    saved rows mean the original ids, and only the numbering changed."""
+    split, _ = split_per_user(skewed(), seed=0)
+    parts = (split.train, *align_to_train(split.train, split.valid, split.test)[:2])
+    config = replace(TINY, max_epochs=4, patience=4, edge_dropout=0.2)
+    hub = train_ngcf(*parts, config).checkpoint
+    hub = load_checkpoint(hub.save(tmp_path / "hub.pt"))  # as the site reads it
+    # the relabelling: rank by descending train degree, ties by id
+    pairs = np.unique(np.stack([split.train.users, split.train.items]), axis=1)
+    relabel = {}
+    for kind, ids in (("users", pairs[0]), ("items", pairs[1])):
+        raw, degree = np.unique(ids, return_counts=True)
+        by_degree = raw[np.argsort(-degree, kind="stable")]
+        relabel[kind] = {int(r): 1000 + rank for rank, r in enumerate(by_degree)}
+    assert list(relabel["users"]) != sorted(relabel["users"])  # not the id order
+    assert list(relabel["items"]) != sorted(relabel["items"])
+    train, valid, test = (
+        _relabel(part, relabel["users"], relabel["items"]) for part in parts
+    )
+    plain = train_ngcf(train, valid, test, replace(config, hub_order=False)).checkpoint
+    # the hub-trained checkpoint is in the original (sorted) ids
+    assert hub.user_ids.tolist() == sorted(relabel["users"])
+    assert hub.item_ids.tolist() == sorted(relabel["items"])
+    user_rows = [relabel["users"][u] - 1000 for u in hub.user_ids.tolist()]
+    item_rows = [relabel["items"][i] - 1000 for i in hub.item_ids.tolist()]
+    state, other = hub.state_dict, plain.state_dict
+    torch.testing.assert_close(
+        state["user_embedding"], other["user_embedding"][user_rows]
+    )
+    torch.testing.assert_close(
+        state["item_embedding"], other["item_embedding"][item_rows]
+    )
+    for key in state.keys() - {"user_embedding", "item_embedding"}:
+        torch.testing.assert_close(state[key], other[key])
+    for mine, theirs in zip(
+        hub.item_layer_embeddings, plain.item_layer_embeddings, strict=True
+    ):
+        torch.testing.assert_close(mine, theirs[item_rows])
+    torch.testing.assert_close(
+        hub.item_neighbour_embeddings, plain.item_neighbour_embeddings[item_rows]
+    )
+    assert torch.equal(hub.item_degree, plain.item_degree[item_rows])
+    assert hub.metrics.test == pytest.approx(plain.metrics.test)
