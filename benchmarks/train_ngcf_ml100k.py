@@ -77,27 +77,38 @@ def run_seed(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="interaction TSV")
-    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max-epochs", type=int, default=None, help="override cap")
+def add_set_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--set FIELD=VALUE`, repeatable: TrainConfig overrides for the runs."""
     parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a TrainConfig field (model.FIELD for NGCFConfig), value in "
-        "JSON, e.g. --set negative_pool=1 --set refit=false",
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help=help
     )
-    args = parser.parse_args(argv)
+
+
+def config_overrides(args: argparse.Namespace) -> dict:
+    """The `--set` overrides as {field: value}, each value read as JSON (and
+    printed, so the output says what ran)."""
     overrides = {}
     for item in args.set:
         name, _, value = item.partition("=")
         overrides[name] = json.loads(value)
     if overrides:
         print(f"overrides: {overrides}")
+    return overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="interaction TSV")
+    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-epochs", type=int, default=None, help="override cap")
+    add_set_argument(
+        parser,
+        "override a TrainConfig field (model.FIELD for NGCFConfig), value in "
+        "JSON, e.g. --set negative_pool=1 --set refit=false",
+    )
+    args = parser.parse_args(argv)
+    overrides = config_overrides(args)
 
     header = (
         f"{'seed':>4} {'best':>5} {'epochs':>6} {'s/epoch':>8} {'cpu s/ep':>8} "

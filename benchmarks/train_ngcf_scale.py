@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import multiprocessing
 import os
 import resource
@@ -24,6 +23,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.train_ngcf_ml100k import add_set_argument, config_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,20 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a TrainConfig field, value in JSON, e.g. --set hub_order=false",
+    add_set_argument(
+        parser,
+        "override a TrainConfig field, value in JSON, e.g. --set hub_order=false",
     )
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        overrides[name] = json.loads(value)
-    if overrides:
-        print(f"overrides: {overrides}")
+    overrides = config_overrides(args)
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)")
     print(
         "| graph | threads | users | items | train edges | steps x batch | "
