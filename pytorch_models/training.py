@@ -464,9 +464,8 @@ def train_ngcf(
     that serving finds those users' trained nodes; ``trained_until`` says up to
     when their interactions were all in ``train``.
 
-    With ``hub_order`` training numbers users and items by descending degree
-    (:class:`_NodeOrder`, for memory locality) and the result is renumbered
-    back: the model, the metrics and the checkpoint are in the original ids.
+    With ``hub_order`` training runs in descending-degree order (:class:`_NodeOrder`);
+    the model, the metrics and the checkpoint are in the original ids.
 
     Same inputs and ``config.seed`` give the same result (on the same thread count).
     The caller's global torch RNG state is left untouched. While it runs, freed
