@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import functools
 import gc
+import itertools
 import os
 import shutil
 import statistics
@@ -37,9 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "home-new": "/",  # a new visitor each view: no cookie, no history
     "home": "/",
-    # before each view (not timed) a click on a new movie in place of the previous
-    # one: the For-you row is never seen again with the same history
-    "home-click": "/",
+    "home-click": "/",  # a new click before each view (_NewClicks)
     "ngcf": "/movie/ngcf/",
     "detail": "/movie/50/",
     "genre": "/genre/sci-fi/",
@@ -168,24 +167,26 @@ def _collector_pauses() -> _Pauses:
     return pauses
 
 
-def _new_click(client, previous: list[int], ledger: Ledger) -> None:
-    """Delete the visitor's previous extra click (if any) and click a new movie,
-    so the history keeps its length; movies from 400 on are none of CLICKS. What
-    this costs is left out of the ledger."""
-    seconds, calls = ledger.seconds.copy(), ledger.calls.copy()
-    if previous:
-        response = client.delete(f"/api/history/{previous.pop()}")
-        assert response.status_code == 204, response.status_code
-    movie_id = 400 + next(_unclicked)
-    response = client.post(
-        "/api/events", {"kind": "click", "movie_id": movie_id}, "application/json"
-    )
-    assert response.status_code == 201, response.status_code
-    previous.append(response.json()["event_id"])
-    ledger.seconds, ledger.calls = seconds, calls
+class _NewClicks:
+    """Before each `home-click` view: the visitor's previous extra click deleted
+    and a movie it never clicked clicked (ids from 400 on are none of CLICKS),
+    so the history keeps its length. What this costs is left out of the ledger."""
 
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.movie_ids = itertools.count(400)
+        self.extra: str | None = None  # the event id of the previous one
 
-_unclicked = iter(range(1000))
+    def __call__(self, client) -> None:
+        seconds, calls = self.ledger.seconds.copy(), self.ledger.calls.copy()
+        if self.extra is not None:
+            response = client.delete(f"/api/history/{self.extra}")
+            assert response.status_code == 204, response.status_code
+        body = {"kind": "click", "movie_id": next(self.movie_ids)}
+        response = client.post("/api/events", body, "application/json")
+        assert response.status_code == 201, response.status_code
+        self.extra = response.json()["event_id"]
+        self.ledger.seconds, self.ledger.calls = seconds, calls
 
 
 def _measure(
@@ -217,12 +218,12 @@ def _measure(
 
     BaseHandler.get_response = timed
     pauses = _collector_pauses()
-    extra: list[int] = []
+    new_click = _NewClicks(ledger) if click_first else None
     try:
         for _ in range(views):
             client = visitor or Client()
-            if click_first:
-                _new_click(client, extra, ledger)
+            if new_click:
+                new_click(client)
             with CaptureQueriesContext(connection) as captured:
                 response = client.get(path)
             queries.append(len(captured))
@@ -269,11 +270,11 @@ def _tree(visitor, path_name: str, views: int) -> None:
     for _ in range(3):
         (visitor or Client()).get(PAGES[path_name])
     profiler = Profiler(interval=0.0002)
-    extra: list[int] = []
+    new_click = _NewClicks(Ledger()) if path_name == "home-click" else None
     for _ in range(views):
         client = visitor or Client()
-        if path_name == "home-click":
-            _new_click(client, extra, Ledger())
+        if new_click:
+            new_click(client)
         with profiler:
             client.get(PAGES[path_name])
     print(profiler.output_text(color=False, unicode=False, show_all=False))

@@ -181,15 +181,11 @@ class RankingEvaluator:
             if coarse_items is None:
                 top = self._top_items(users, item_embeddings, rows, cols, bounds)[1]
             else:
-                top = self._top_items(
-                    users.to(self.shortlist_dtype),
-                    coarse_items,
-                    rows,
-                    cols,
-                    bounds,
-                    self.shortlist,
+                coarse_users = users.to(self.shortlist_dtype)
+                shortlist = self._top_items(
+                    coarse_users, coarse_items, rows, cols, bounds, self.shortlist
                 )
-                top = _rescored_top(users, item_embeddings, *top, self.max_k)
+                top = _rescored_top(users, item_embeddings, *shortlist, self.max_k)
             keys = chunk.unsqueeze(1) * self.n_items + top
             pos = torch.searchsorted(self.heldout_keys, keys)
             pos.clamp_(max=self.heldout_keys.numel() - 1)
