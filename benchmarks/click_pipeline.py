@@ -16,6 +16,11 @@ outbox relay (`relay_outbox`, as `make run-stack` runs it), then:
    from its 201 to its first appearance in the visitor's history, polled every
    `--poll-ms`: p50 / p95 / max, lost, duplicated.
 
+It also prints the CPU each part of the run used during the burst (from /proc,
+first POST to last click stored), per click: the web workers, the relay, the
+consumer, the broker, moto_server, the database server and this process (the
+clients and the store poll). On 2 shared cores that sum is what bounds the rate.
+
 "In the history" is polled by key: the 201 names the event's `user_key`, `ts` and
 `event_id`, hence its item's primary key in the visitor's partition (`user_key`,
 `sort_key(ts, event_id)`), and one strongly consistent BatchGetItem asks for up to
@@ -30,6 +35,7 @@ once at the end of each phase.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -41,11 +47,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import django
 
 from benchmarks.http_visitor import Visitor
+from benchmarks.ngcf_http import cpu_seconds, worker_pids
 from benchmarks.servers import ROOT, gunicorn, served_concurrency, stop
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
@@ -105,6 +113,7 @@ class BenchResult:
     latencies_ms: list[float]
     burst: Count
     paced: Paced
+    burst_cpu_s: dict[str, float]  # part of the run -> CPU seconds in the burst
 
     def lines(self) -> list[str]:
         c, paced = self.config, self.paced
@@ -127,11 +136,54 @@ class BenchResult:
             f"p50 {statistics.median(e2e):.0f} ms, p95 {_pct(e2e, 0.95):.0f} ms, "
             f"max {e2e[-1]:.0f} ms (polled every {c.poll_ms:.0f} ms); "
             f"lost={paced.count.lost} duplicated={paced.count.duplicated}",
+            self._cpu_line(),
         ]
+
+    def _cpu_line(self) -> str:
+        """CPU per stored click of the burst (first POST to last stored), by
+        part: what the 2 cores spent on each click."""
+        parts = ", ".join(
+            f"{name} {seconds * 1000 / self.config.clicks:.2f}"
+            for name, seconds in self.burst_cpu_s.items()
+        )
+        total = sum(self.burst_cpu_s.values()) * 1000 / self.config.clicks
+        cores = sum(self.burst_cpu_s.values()) / self.e2e_seconds
+        return (
+            f"burst CPU ms per click: {parts}; total {total:.2f} "
+            f"({cores:.2f} cores busy on average)"
+        )
 
 
 def _pct(ordered: list[float], q: float) -> float:
     return ordered[max(int(len(ordered) * q) - 1, 0)]
+
+
+def _server_pids() -> dict[str, list[int]]:
+    """The local servers' processes: the broker and moto_server from the pid
+    files `python -m devservers up` writes, the database server by its name."""
+    state = ROOT / ".devservers"
+    found: dict[str, list[int]] = {}
+    for name, label in (("tansu", "broker"), ("moto", "moto_server")):
+        with contextlib.suppress(OSError, ValueError):
+            found[label] = [int((state / f"{name}.pid").read_text())]
+    database = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() in ("mariadbd", "mysqld"):
+                database.append(int(comm.parent.name))
+    found["database"] = database
+    return found
+
+
+def _cpu_by_part(parts: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each part's processes (0 for one that is gone)."""
+    used = {}
+    for name, pids in parts.items():
+        try:
+            used[name] = cpu_seconds(pids)
+        except OSError:
+            used[name] = 0.0
+    return used
 
 
 def _click(visitor: Visitor, movie_id: int) -> tuple[float, ItemKey]:
@@ -176,15 +228,25 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
     try:
         with gunicorn(
             workers=config.web_workers, threads=config.web_threads, env=env
-        ) as (_, base):
+        ) as (web, base):
             visitors = [Visitor(base) for _ in range(config.visitors)]
+            parts = {
+                "web": [web.pid, *worker_pids(web.pid)],
+                "relay": [relay.pid],
+                "consumer": [consumer.pid],
+                **_server_pids(),
+                "clients and poll": [os.getpid()],
+            }
             log(f"{config.visitors} visitors; posting {config.clicks} clicks")
+            cpu_before = _cpu_by_part(parts)
             started = time.perf_counter()
             latencies, keys = _post_clicks(visitors, movie_ids, config)
             http_seconds = time.perf_counter() - started
             log(f"posted in {http_seconds:.1f} s; waiting for DynamoDB")
             _wait_stored(store, keys)
             e2e_seconds = time.perf_counter() - started
+            cpu_after = _cpu_by_part(parts)
+            burst_cpu = {k: cpu_after[k] - cpu_before[k] for k in parts}
             burst = _count(store, visitors)
             log(f"paced: {config.paced_rate:.0f}/s for {config.paced_seconds:.0f} s")
             # New visitors with short histories; a first click gives each its key.
@@ -192,7 +254,9 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
             for visitor in fresh:
                 _click(visitor, movie_ids[0])
             paced = _paced(store, fresh, movie_ids, config)
-        return BenchResult(config, http_seconds, e2e_seconds, latencies, burst, paced)
+        return BenchResult(
+            config, http_seconds, e2e_seconds, latencies, burst, paced, burst_cpu
+        )
     finally:
         stop(relay)
         stop(consumer)
