@@ -1,7 +1,7 @@
 """The EventBus port."""
 
 import abc
-from collections.abc import Callable
+from collections.abc import Sequence
 
 from movie.events import Event
 from movie.impressions import Message
@@ -11,7 +11,8 @@ class EventBus(abc.ABC):
     # True for a bus that stores each event itself before `publish` returns (the
     # direct bus): `publish_new` then tells whether the event's id was free.
     stores_on_publish = False
-    # True for a bus whose `send` returns before the event is accepted (Kafka).
+    # True for a bus a request does not call (Kafka): the outbox relay hands it
+    # the requests' events in batches (`publish_batch`).
     asynchronous = False
 
     @abc.abstractmethod
@@ -23,10 +24,14 @@ class EventBus(abc.ABC):
         Only for a bus that `stores_on_publish`."""
         raise NotImplementedError(f"{type(self).__name__} does not store on publish")
 
-    def send(
-        self, event: Message, done: Callable[[BaseException | None], None]
-    ) -> None:
-        """Hand the event on and return at once; `done(None)` is called later
-        (from another thread) once it is accepted, `done(error)` if it is not.
-        Only for an `asynchronous` bus."""
-        raise NotImplementedError(f"{type(self).__name__} is not asynchronous")
+    def publish_batch(
+        self, events: Sequence[Message]
+    ) -> tuple[int, BaseException | None]:
+        """Publish `events` in order: (how many of the first ones were accepted,
+        the error that stopped the next one, or None when all were)."""
+        for index, event in enumerate(events):
+            try:
+                self.publish(event)
+            except Exception as exc:
+                return index, exc
+        return len(events), None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +22,14 @@ from movie.impressions import Message, message_from_dict
 
 logger = logging.getLogger(__name__)
 
-# How long one publish may block the request when the broker is slow or down; the
-# outbox keeps the event if it runs out.
+# How long handing an event to the producer may block when the broker is slow or
+# down (its metadata, a full buffer); the outbox keeps the event if it runs out.
 SEND_TIMEOUT_S = 5.0
-# How long the producer keeps trying to deliver an event handed to `send` before
-# it reports the failure (the outbox row stays and the relay sends it again).
+# How long the producer keeps trying to deliver an event before it reports the
+# failure (the outbox row stays and the relay's next pass sends it again).
 DELIVERY_TIMEOUT_S = 10.0
-# How long the producer waits to gather concurrent requests' events into one
-# produce request; the request itself never waits for it.
+# How long the producer waits to gather events into one produce request (the
+# relay hands it a whole batch at once, so it rarely waits).
 LINGER_MS = 5
 
 
@@ -88,9 +88,9 @@ def event_decode(value: bytes | None) -> Message:
 class KafkaEventBus(EventBus):
     """Events on a Kafka topic, acknowledged by the broker (acks=all).
 
-    `publish` waits for the acknowledgement (the outbox relay); `send` hands the
-    event to the producer and returns at once, and the producer's I/O thread
-    reports the acknowledgement or the failure later (the request path).
+    `publish` waits for one event's acknowledgement; `publish_batch` (the outbox
+    relay) hands many to the producer before it waits, so they travel in a few
+    produce requests.
 
     The producer is made on first use and made again after a failed start, so a
     process that starts while the broker is down recovers once it is back.
@@ -147,18 +147,29 @@ class KafkaEventBus(EventBus):
         except kafka.errors.KafkaError as exc:
             raise self._unavailable(exc) from exc
 
-    def send(
-        self, event: Message, done: Callable[[BaseException | None], None]
-    ) -> None:
+    def publish_batch(
+        self, events: Sequence[Message]
+    ) -> tuple[int, BaseException | None]:
+        """All of `events` handed to the producer at once (so they share produce
+        requests), then each acknowledgement waited for, in order."""
         kafka = kafka_module()
-        key, value = event_encode(event)
+        futures = []
+        error: BaseException | None = None
         try:
-            future = self.producer().send(self.config.topic, key=key, value=value)
+            producer = self.producer()
+            for event in events:
+                key, value = event_encode(event)
+                futures.append(producer.send(self.config.topic, key=key, value=value))
+        except BrokerUnavailable as exc:
+            error = exc
         except kafka.errors.KafkaError as exc:
-            done(self._unavailable(exc))
-            return
-        future.add_callback(lambda _metadata: done(None))
-        future.add_errback(lambda exc: done(self._unavailable(exc)))
+            error = self._unavailable(exc)
+        for index, future in enumerate(futures):
+            try:
+                future.get(timeout=DELIVERY_TIMEOUT_S + 1)
+            except kafka.errors.KafkaError as exc:
+                return index, self._unavailable(exc)
+        return len(futures), error
 
     def _unavailable(self, exc: BaseException) -> BrokerUnavailable:
         return BrokerUnavailable(

@@ -1,13 +1,16 @@
 """Transactional outbox in front of a bus: no click is lost while a server is down.
 
 `publish` writes the event into the `OutboxEvent` table of the Django database (in
-the caller's transaction), and after the commit hands it to the real bus; the row
-is deleted once the bus accepted it. An asynchronous bus (Kafka) is not waited
-for: the producer's acknowledgement comes later on its I/O thread, and one thread
-per process deletes the acknowledged rows in batches (`_Acks`). When the bus fails
-(broker or DynamoDB unreachable) the row stays, the page still answers, and the
-relay delivers it later, oldest first: `relay_outbox` (the command of that name)
-and the next publish of the same visitor, each through `relay_outbox_batch`.
+the caller's transaction). What happens next depends on the bus:
+
+- An asynchronous bus (Kafka) is never touched by the request: the relay
+  (`relay_outbox`, beside the site) takes the oldest rows in batches, hands a
+  whole batch to the producer at once, waits for the broker's acknowledgements
+  and deletes the acknowledged rows in one statement (`relay_outbox_batch`).
+- A synchronous bus (the direct bus into DynamoDB) is called after the commit,
+  and the row deleted once it accepted the event. When it fails the row stays,
+  the page still answers, and the relay or the visitor's next publish delivers
+  the visitor's backlog first, oldest first.
 
 The guarantee: every event reaches the bus at least once (a crash between the
 bus's acknowledgement and the row's deletion sends it again); the store keeps one
@@ -18,15 +21,12 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
-import queue
 import threading
 import time
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
-from django.db.models.sql import DeleteQuery
 from django.utils import timezone
 
 from movie.eventbus.base import EventBus
@@ -39,14 +39,10 @@ logger = logging.getLogger(__name__)
 # After a failed delivery, requests only write the outbox for this long and leave
 # delivery to the relay, so pages do not each wait for a dead server's timeout.
 PAUSE_AFTER_FAILURE_S = 5.0
-# A row this young may still be in an asynchronous bus's hands (handed to the
-# producer, not yet acknowledged or failed: the delivery timeout plus the delay of
-# the row's deletion); the relay leaves it alone unless it is marked as failed.
+# A row this young may still be in a synchronous delivery's hands (another
+# request's, between its commit and its delete): a visitor's next publish does
+# not count it as backlog.
 IN_FLIGHT_S = 15.0
-# How long the acknowledgement thread gathers reports before one DELETE: at a few
-# dozen clicks a second per process, one statement (and one commit, with its log
-# flush) for several rows instead of one each. Rows stay that much longer.
-ACKS_GATHER_S = 0.1
 # `last_error` of a row written while the bus was paused: never handed to the bus.
 NOT_SENT = "not sent: the bus failed moments before"
 
@@ -79,57 +75,6 @@ class RelayResult:
     error: str = ""
 
 
-class _Acks:
-    """What an asynchronous bus reported about the rows handed to it, applied to
-    the outbox table by one thread per process: acknowledged rows deleted in
-    batches (one DELETE for what arrived within ACKS_GATHER_S), failed rows
-    marked so the relay and the visitor's next event send them again. If this
-    process dies first, the rows stay and are sent again (at least once)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid = 0
-        self._queue: queue.Queue[tuple[int, BaseException | None]] = queue.Queue()
-
-    def put(self, row_id: int, error: BaseException | None) -> None:
-        with self._lock:
-            if self._pid != os.getpid():  # first use, or a forked child
-                self._pid = os.getpid()
-                self._queue = queue.Queue()
-                name = "outbox-acks"
-                threading.Thread(target=self._run, name=name, daemon=True).start()
-            self._queue.put((row_id, error))
-
-    def _run(self) -> None:
-        reports = self._queue
-        while True:
-            batch = [reports.get()]
-            time.sleep(ACKS_GATHER_S)
-            while True:
-                try:
-                    batch.append(reports.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                close_old_connections()
-                _acks_apply(batch)
-            except Exception:
-                logger.exception("outbox: %d report(s) not applied", len(batch))
-                connection.close()
-
-
-def _acks_apply(batch: list[tuple[int, BaseException | None]]) -> None:
-    sent = [row_id for row_id, error in batch if error is None]
-    if sent:
-        # One autocommitted DELETE per 100 ids: QuerySet.delete() would wrap it
-        # in a transaction (three more round trips and a commit of its own). A
-        # row left by a failure here is sent again (at least once).
-        DeleteQuery(OutboxEvent).delete_batch(sent, DEFAULT_DB_ALIAS)
-    for row_id, error in batch:
-        if error is not None:
-            _mark_failed(row_id, error)
-
-
 def _mark_failed(row_id: int, error: BaseException) -> None:
     """The row waits for the relay (and the visitor's next event)."""
     OutboxEvent.objects.filter(pk=row_id).update(
@@ -146,32 +91,29 @@ def _bus_failed(user_key: str, error: BaseException) -> None:
     )
 
 
-acks = _Acks()
-
-
-def _sent(row_id: int, user_key: str, error: BaseException | None) -> None:
-    """An asynchronous bus's report on one row (on the producer's I/O thread)."""
-    acks.put(row_id, error)
-    if error is None:
-        breaker.reset()
-    else:
-        _bus_failed(user_key, error)
-
-
 class OutboxEventBus(EventBus):
     def __init__(self, inner: EventBus) -> None:
         self.inner = inner
 
     def publish(self, event: Message) -> None:
+        if self.inner.asynchronous:
+            # The relay hands it to the bus with the rows of other requests; the
+            # request only writes it (one INSERT and its commit).
+            self._write(event, last_error="")
+            return
         paused = breaker.open()
-        row = OutboxEvent.objects.create(
+        row = self._write(event, last_error=NOT_SENT if paused else "")
+        if not paused:
+            transaction.on_commit(lambda: self._deliver(row.pk, event), robust=True)
+
+    @staticmethod
+    def _write(event: Message, last_error: str) -> OutboxEvent:
+        return OutboxEvent.objects.create(
             event_id=event.event_id,
             user_key=event.user_key,
             payload=event.to_dict(),
-            last_error=NOT_SENT if paused else "",
+            last_error=last_error,
         )
-        if not paused:
-            transaction.on_commit(lambda: self._deliver(row.pk, event), robust=True)
 
     def _deliver(self, row_id: int, event: Message) -> None:
         if breaker.open():
@@ -179,12 +121,8 @@ class OutboxEventBus(EventBus):
             return
         if not _backlog(event.user_key, row_id):
             # The common case: nothing of this visitor waits, so nothing can be
-            # overtaken. An asynchronous bus is not waited for; a synchronous one
-            # is, without a transaction around it (one insert, one delete).
-            if self.inner.asynchronous:
-                self.inner.send(event, lambda e: _sent(row_id, event.user_key, e))
-            else:
-                self._deliver_now(row_id, event)
+            # overtaken; one publish and one delete, without a transaction.
+            self._deliver_now(row_id, event)
             return
         result = relay_outbox_batch(bus=self.inner, user_key=event.user_key)
         if result.error:
@@ -223,70 +161,79 @@ def _backlog(user_key: str, row_id: int) -> bool:
 
 
 def relay_outbox_batch(
-    *,
-    bus: EventBus,
-    user_key: str | None = None,
-    limit: int = 500,
-    in_flight_s: float = 0.0,
+    *, bus: EventBus, user_key: str | None = None, limit: int = 500
 ) -> RelayResult:
-    """Deliver undelivered outbox rows to `bus`, oldest first, deleting each one
-    once the bus accepted it; stop at the first failure so order is kept.
-
-    With `in_flight_s`, rows younger than that are left to the requests that
-    handed them to an asynchronous bus, unless marked as failed or never sent.
-    """
+    """Deliver undelivered outbox rows to `bus`, oldest first: up to `limit` rows
+    handed over at once (`EventBus.publish_batch`), the ones it accepted deleted
+    in one statement. At the first failure the pass stops: that row is marked and
+    it and every later row stay, so the next pass sends them again in order (a
+    later row the bus did take goes twice, which the store absorbs)."""
     locking = connection.features.has_select_for_update_skip_locked
-    delivered = 0
     with transaction.atomic():
         rows = OutboxEvent.objects.order_by("id")
         if user_key is not None:
             rows = rows.filter(user_key=user_key)
-        if in_flight_s:
-            rows = rows.filter(_settled(in_flight_s))
         if locking:
             # Two relays never send the same row at once; each takes what is free.
             rows = rows.select_for_update(skip_locked=True)
-        rows = list(rows[:limit])
-        for index, row in enumerate(rows):
+        events: list[Message] = []
+        sendable: list[OutboxEvent] = []
+        malformed: list[int] = []
+        for row in rows[:limit]:
             try:
-                event = message_from_dict(row.payload)
+                events.append(message_from_dict(row.payload))
             except EventError as exc:
                 logger.error("dropping malformed outbox row %s: %s", row.pk, exc)
-                row.delete()
+                malformed.append(row.pk)
                 continue
-            try:
-                bus.publish(event)
-            except Exception as exc:
-                OutboxEvent.objects.filter(pk=row.pk).update(
-                    attempts=row.attempts + 1, last_error=repr(exc)[:500]
-                )
-                return RelayResult(delivered, len(rows) - index, repr(exc))
-            row.delete()
-            delivered += 1
-    return RelayResult(delivered, 0)
+            sendable.append(row)
+        accepted, error = bus.publish_batch(events) if events else (0, None)
+        done = malformed + [row.pk for row in sendable[:accepted]]
+        if done:
+            OutboxEvent.objects.filter(pk__in=done).delete()
+        if error is None:
+            return RelayResult(accepted, 0)
+        failed = sendable[accepted]
+        OutboxEvent.objects.filter(pk=failed.pk).update(
+            attempts=failed.attempts + 1, last_error=repr(error)[:500]
+        )
+        return RelayResult(accepted, len(sendable) - accepted, repr(error))
 
 
 def outbox_pending() -> int:
     return OutboxEvent.objects.count()
 
 
+# Seconds between the relay's passes when the last one found nothing to send: for
+# an asynchronous bus the relay is how every event leaves (what it adds to a
+# click's way into the store), for a synchronous one it only sends leftovers.
+RELAY_INTERVAL_S = {True: 0.1, False: 2.0}
+
+
 def relay_outbox(
-    *, bus: EventBus, stop: threading.Event, interval_s: float, once: bool = False
+    *,
+    bus: EventBus,
+    stop: threading.Event,
+    interval_s: float | None = None,
+    once: bool = False,
 ) -> RelayResult:
     """Relay passes until `stop` (or one pass with `once`); the summed result.
-    Rows an asynchronous bus may still hold (IN_FLIGHT_S) wait for a later pass."""
+    A pass that sent a full batch is followed by the next at once."""
+    if interval_s is None:
+        interval_s = RELAY_INTERVAL_S[bus.asynchronous]
     delivered = 0
-    in_flight_s = IN_FLIGHT_S if bus.asynchronous else 0.0
     while True:
-        result = relay_outbox_batch(bus=bus, in_flight_s=in_flight_s)
+        result = relay_outbox_batch(bus=bus)
         delivered += result.delivered
-        if result.delivered or result.error:
-            logger.info(
-                "outbox relay: delivered=%d pending=%d%s",
+        if result.error:
+            logger.warning(
+                "outbox relay: delivered=%d pending=%d error=%s",
                 result.delivered,
                 result.pending,
-                f" error={result.error}" if result.error else "",
+                result.error,
             )
+        elif result.delivered:
+            logger.debug("outbox relay: delivered=%d", result.delivered)
         if once or stop.is_set():
             return RelayResult(delivered, outbox_pending(), result.error)
         if not result.delivered or result.error:

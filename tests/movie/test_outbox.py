@@ -4,7 +4,12 @@ import pytest
 
 from movie.eventbus import get_event_bus
 from movie.eventbus.base import EventBus
-from movie.eventbus.outbox import OutboxEventBus, breaker, relay_outbox_batch
+from movie.eventbus.outbox import (
+    OutboxEventBus,
+    RelayResult,
+    breaker,
+    relay_outbox_batch,
+)
 from movie.events import Event
 from movie.models import OutboxEvent
 
@@ -138,3 +143,51 @@ def test_api_answers_and_keeps_the_click_when_the_store_is_down(
 def test_outbox_is_off_on_the_embedded_default(settings):
     settings.EVENT_BUS, settings.EVENT_OUTBOX = "direct", False
     assert not isinstance(get_event_bus(), OutboxEventBus)
+
+
+class BatchBus(FlakyBus):
+    """An asynchronous bus (as Kafka is): requests never call it, the relay hands
+    it batches; it refuses the event at `fail_at` (counted from its first)."""
+
+    asynchronous = True
+
+    def __init__(self):
+        super().__init__()
+        self.fail_at = None
+
+    def publish(self, event):
+        if len(self.published) == self.fail_at:
+            raise ConnectionError("broker down")
+        self.published.append(event)
+
+
+def test_with_an_asynchronous_bus_the_request_only_writes_the_outbox(
+    db, django_capture_on_commit_callbacks
+):
+    bus = BatchBus()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        OutboxEventBus(bus).publish(click("s:a", 50, 1))
+    assert callbacks == [] and bus.published == []
+    assert OutboxEvent.objects.count() == 1
+
+
+def test_the_relay_keeps_the_rows_from_the_first_failure_and_sends_them_in_order(db):
+    bus = BatchBus()
+    events = [click(f"s:{i % 2}", 50 + i, i) for i in range(5)]
+    for event in events:
+        OutboxEventBus(bus).publish(event)
+    OutboxEvent.objects.create(event_id=events[0].event_id, user_key="s:0", payload={})
+    bus.fail_at = 2
+    result = relay_outbox_batch(bus=bus)
+    assert (result.delivered, result.pending) == (2, 3)
+    assert "broker down" in result.error
+    rows = list(OutboxEvent.objects.order_by("id"))
+    # The malformed row is dropped; the failed one is marked, the later ones wait.
+    assert [row.payload for row in rows] == [e.to_dict() for e in events[2:]]
+    assert [row.attempts for row in rows] == [1, 0, 0]
+    assert "broker down" in rows[0].last_error
+
+    bus.fail_at = None
+    assert relay_outbox_batch(bus=bus) == RelayResult(3, 0)
+    assert bus.published == events
+    assert OutboxEvent.objects.count() == 0

@@ -80,6 +80,18 @@ def kafka_bus(kafka_config):
     bus.close()
 
 
+def relay_all():
+    """What `relay_outbox` does beside the site: every outbox row onto the topic
+    (requests only write the outbox)."""
+    from movie.eventbus import get_event_bus_adapter
+    from movie.eventbus.outbox import outbox_pending, relay_outbox_batch
+
+    bus = get_event_bus_adapter()
+    while outbox_pending():
+        result = relay_outbox_batch(bus=bus)
+        assert not result.error, result.error
+
+
 def consume_until_idle(kafka_config, store, idle_s=1.0, limit_s=60.0):
     """Run the consumer in this thread until the topic is drained."""
     stop = threading.Event()

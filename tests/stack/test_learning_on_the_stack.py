@@ -9,7 +9,7 @@ from django.test import Client
 
 from movie.clicklog import get_clicklog_store
 from movie.models import ModelVersion
-from tests.stack.conftest import consume_until_idle
+from tests.stack.conftest import consume_until_idle, relay_all
 
 
 def test_the_stack_carries_impressions_and_trains_on_its_clicks(
@@ -23,6 +23,7 @@ def test_the_stack_carries_impressions_and_trains_on_its_clicks(
         for movie_id in (4, 6, 8):
             client.post(f"/movie/{movie_id}/click/")
     store = get_clicklog_store()
+    relay_all()
     stats = consume_until_idle(kafka_config, store)
     assert stats.failed == 0
     keys = store.user_keys(prefix="v:")
@@ -47,6 +48,7 @@ def test_the_stack_carries_impressions_and_trains_on_its_clicks(
     answer = client.get("/api/recommendations").json()
     assert answer["served_from"] == "trained"
     client.post("/movie/10/click/")
+    relay_all()
     assert consume_until_idle(kafka_config, store).failed == 0
     answer = client.get("/api/recommendations").json()
     assert answer["served_from"] == "trained+finetuned"

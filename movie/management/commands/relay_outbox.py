@@ -2,20 +2,25 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from movie.eventbus import get_event_bus_adapter
-from movie.eventbus.outbox import relay_outbox
+from movie.eventbus.outbox import RELAY_INTERVAL_S, relay_outbox
 from movie.management.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
     help = (
-        "Deliver the events kept in the outbox (written while the event bus was "
-        "unreachable) to EVENT_BUS, oldest first. Loops until SIGTERM unless --once."
+        "Deliver the events in the outbox to EVENT_BUS, oldest first, in batches: "
+        "with Kafka every event (requests only write the outbox), with the direct "
+        "bus those its requests could not deliver. Loops until SIGTERM unless --once."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
         parser.add_argument(
-            "--interval", type=float, default=2.0, help="seconds between passes"
+            "--interval",
+            type=float,
+            help="seconds between passes that found nothing to send (default "
+            f"{RELAY_INTERVAL_S[True]} with Kafka, {RELAY_INTERVAL_S[False]} with "
+            "the direct bus)",
         )
 
     def handle(self, *args, **options):
