@@ -50,6 +50,17 @@ def _wait_answering(url: str, process: subprocess.Popen, limit_s: float) -> None
         time.sleep(0.2)
 
 
+def _wait_workers(process: subprocess.Popen, count: int, limit_s: float) -> None:
+    """Until gunicorn has forked all `count` workers: it answers as soon as the
+    first is up, and a benchmark that reads the workers' CPU must see them all."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + limit_s
+    while len(children.read_text().split()) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not start {count} workers in time")
+        time.sleep(0.1)
+
+
 def served_concurrency() -> tuple[int, int]:
     """(workers, threads per worker) as `make run` serves: gunicorn.conf.py's,
     after WEB_CONCURRENCY and GUNICORN_THREADS."""
@@ -96,6 +107,7 @@ def gunicorn(
         url = f"http://{HOST}:{port}"
         try:
             _wait_answering(url, process, limit_s=60)
+            _wait_workers(process, workers or served_concurrency()[0], limit_s=60)
             yield process, url
         finally:
             stop(process)

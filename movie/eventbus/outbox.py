@@ -68,6 +68,17 @@ class _Breaker:
 breaker = _Breaker()
 
 
+# Most rows one relay pass hands to the bus.
+RELAY_BATCH = 500
+# Seconds from the start of one relay pass to the start of the next, unless the
+# last one was full: for an asynchronous bus the relay is how every event leaves
+# (what it adds to a click's way into the store), for a synchronous one it only
+# sends leftovers. A pass has a fixed cost (a transaction, a produce request, a
+# commit: about 6 ms of CPU for one row, 0.16 ms a row for 500), so under load a
+# steady cadence gathers the requests' rows into larger passes.
+RELAY_INTERVAL_S = {True: 0.1, False: 2.0}
+
+
 @dataclass(frozen=True)
 class RelayResult:
     delivered: int
@@ -161,7 +172,7 @@ def _backlog(user_key: str, row_id: int) -> bool:
 
 
 def relay_outbox_batch(
-    *, bus: EventBus, user_key: str | None = None, limit: int = 500
+    *, bus: EventBus, user_key: str | None = None, limit: int = RELAY_BATCH
 ) -> RelayResult:
     """Deliver undelivered outbox rows to `bus`, oldest first: up to `limit` rows
     handed over at once (`EventBus.publish_batch`), the ones it accepted deleted
@@ -204,12 +215,6 @@ def outbox_pending() -> int:
     return OutboxEvent.objects.count()
 
 
-# Seconds between the relay's passes when the last one found nothing to send: for
-# an asynchronous bus the relay is how every event leaves (what it adds to a
-# click's way into the store), for a synchronous one it only sends leftovers.
-RELAY_INTERVAL_S = {True: 0.1, False: 2.0}
-
-
 def relay_outbox(
     *,
     bus: EventBus,
@@ -218,11 +223,13 @@ def relay_outbox(
     once: bool = False,
 ) -> RelayResult:
     """Relay passes until `stop` (or one pass with `once`); the summed result.
-    A pass that sent a full batch is followed by the next at once."""
+    A full pass is followed by the next at once, any other after `interval_s`
+    from its start."""
     if interval_s is None:
         interval_s = RELAY_INTERVAL_S[bus.asynchronous]
     delivered = 0
     while True:
+        started = time.monotonic()
         result = relay_outbox_batch(bus=bus)
         delivered += result.delivered
         if result.error:
@@ -236,6 +243,5 @@ def relay_outbox(
             logger.debug("outbox relay: delivered=%d", result.delivered)
         if once or stop.is_set():
             return RelayResult(delivered, outbox_pending(), result.error)
-        if not result.delivered or result.error:
-            # Nothing to do, or the bus is down: wait; a full batch goes on at once.
-            stop.wait(interval_s)
+        if result.error or result.delivered < RELAY_BATCH:
+            stop.wait(max(0.0, started + interval_s - time.monotonic()))
