@@ -53,6 +53,7 @@ from typing import Any
 import django
 
 from benchmarks.http_visitor import Visitor
+from benchmarks.machine import speed_line
 from benchmarks.ngcf_http import cpu_seconds, worker_pids
 from benchmarks.servers import ROOT, gunicorn, served_concurrency, stop
 
@@ -432,6 +433,7 @@ def main() -> None:
     parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--poll-ms", type=float, default=50.0)
     args = parser.parse_args()
+    print(speed_line())
     config = BenchConfig(**vars(args))
     try:
         result = clicks_benchmark(config=config, log=print)

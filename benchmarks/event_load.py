@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.http_visitor import Visitor
+from benchmarks.machine import speed_line
 from benchmarks.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +140,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--movies", type=int, default=100, help="ids 1..N are used")
     args = parser.parse_args()
+    print(speed_line())
     movie_ids = list(range(1, args.movies + 1))
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(gunicorn())[1]

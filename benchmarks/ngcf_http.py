@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks.http_visitor import Visitor
+from benchmarks.machine import speed_line
 from benchmarks.servers import gunicorn, served_concurrency
 
 
@@ -112,6 +113,7 @@ def main() -> None:
         "the previous one: no page is seen again with the same history",
     )
     args = parser.parse_args()
+    print(speed_line())
     with gunicorn(workers=args.workers, threads=args.threads) as (server, base):
         visitors = [Visitor(base) for _ in range(max(args.clients))]
         clicks = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)

@@ -34,6 +34,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.machine import speed_line
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "home-new": "/",  # a new visitor each view: no cookie, no history
@@ -293,6 +295,7 @@ def main() -> None:
         "freezes it before forking)",
     )
     args = parser.parse_args()
+    print(speed_line())
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "db.sqlite3"
         shutil.copyfile(args.database, database)

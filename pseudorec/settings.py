@@ -167,7 +167,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "movie:home"
 LOGOUT_REDIRECT_URL = "movie:home"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# The database sessions, read without the ORM (pseudorec/session_store.py).
+SESSION_ENGINE = "pseudorec.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "movie.views.csrf_failure"

@@ -1,7 +1,10 @@
 """Visitor keys "s:<session key>" become opaque "v:..." keys (movie.visitor_rekey),
 in the sessions, the SQL click log and the outbox; no history is lost."""
 
+from importlib import import_module
+
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import migrations
 
 from movie.visitor_rekey import LEGACY_PREFIX, LegacyKeyMap
@@ -12,7 +15,9 @@ def rekey(apps, schema_editor):
     OutboxEvent = apps.get_model("movie", "OutboxEvent")
     Session = apps.get_model("sessions", "Session")
     key_map = LegacyKeyMap(Session)
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+    # Django's database sessions, or the site's engine built on them.
+    engine = import_module(settings.SESSION_ENGINE).SessionStore
+    if issubclass(engine, DatabaseSessionStore):
         key_map.rekey_sessions()
     old_keys = set(
         ClickEvent.objects.filter(user_key__startswith=LEGACY_PREFIX)
