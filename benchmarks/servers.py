@@ -61,6 +61,13 @@ def _wait_workers(process: subprocess.Popen, count: int, limit_s: float) -> None
         time.sleep(0.1)
 
 
+def _worker_count(environment: Mapping[str, str]) -> int:
+    """How many workers gunicorn.conf.py starts with this environment."""
+    if "WEB_CONCURRENCY" in environment:
+        return int(environment["WEB_CONCURRENCY"])
+    return served_concurrency()[0]
+
+
 def served_concurrency() -> tuple[int, int]:
     """(workers, threads per worker) as `make run` serves: gunicorn.conf.py's,
     after WEB_CONCURRENCY and GUNICORN_THREADS."""
@@ -107,7 +114,7 @@ def gunicorn(
         url = f"http://{HOST}:{port}"
         try:
             _wait_answering(url, process, limit_s=60)
-            _wait_workers(process, workers or served_concurrency()[0], limit_s=60)
+            _wait_workers(process, _worker_count(environment), limit_s=60)
             yield process, url
         finally:
             stop(process)
