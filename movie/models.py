@@ -119,10 +119,11 @@ class ClickEvent(VisitorEntry):
 
 
 class OutboxEvent(models.Model):
-    """An event not yet handed to the event bus (the transactional outbox).
+    """An event not yet delivered to the event bus (the transactional outbox).
 
-    Publishing writes the row first, then delivers it and deletes it; a row that
-    is still here was not delivered and is retried by the relay (`relay_outbox`).
+    Publishing writes the row; it is deleted once the bus accepted the event: by
+    the relay (`relay_outbox`) for Kafka, by the request itself after its commit
+    for the direct bus (and by the relay for what that request could not send).
     """
 
     event_id = models.UUIDField()

@@ -24,14 +24,16 @@ class EventBus(abc.ABC):
         Only for a bus that `stores_on_publish`."""
         raise NotImplementedError(f"{type(self).__name__} does not store on publish")
 
-    def publish_batch(
-        self, events: Sequence[Message]
-    ) -> tuple[int, BaseException | None]:
-        """Publish `events` in order: (how many of the first ones were accepted,
-        the error that stopped the next one, or None when all were)."""
-        for index, event in enumerate(events):
+    def publish_batch(self, events: Sequence[Message]) -> list[BaseException | None]:
+        """Publish `events` in order: for each one tried, None if it was accepted,
+        else the error; the events after the list's end were not tried. This one
+        stops at the first failure (a bus down would fail each in turn)."""
+        results: list[BaseException | None] = []
+        for event in events:
             try:
                 self.publish(event)
             except Exception as exc:
-                return index, exc
-        return len(events), None
+                results.append(exc)
+                break
+            results.append(None)
+        return results

@@ -147,29 +147,32 @@ class KafkaEventBus(EventBus):
         except kafka.errors.KafkaError as exc:
             raise self._unavailable(exc) from exc
 
-    def publish_batch(
-        self, events: Sequence[Message]
-    ) -> tuple[int, BaseException | None]:
+    def publish_batch(self, events: Sequence[Message]) -> list[BaseException | None]:
         """All of `events` handed to the producer at once (so they share produce
-        requests), then each acknowledgement waited for, in order."""
-        kafka = kafka_module()
+        requests), then each acknowledgement waited for: one result per event
+        handed over, and one for the event whose hand-over failed, if any."""
         futures = []
-        error: BaseException | None = None
+        failed: BaseException | None = None
         try:
             producer = self.producer()
             for event in events:
                 key, value = event_encode(event)
                 futures.append(producer.send(self.config.topic, key=key, value=value))
         except BrokerUnavailable as exc:
-            error = exc
-        except kafka.errors.KafkaError as exc:
-            error = self._unavailable(exc)
-        for index, future in enumerate(futures):
+            failed = exc
+        except Exception as exc:  # KafkaError, or what send() refuses to take
+            failed = self._unavailable(exc)
+        results: list[BaseException | None] = []
+        for future in futures:
             try:
                 future.get(timeout=DELIVERY_TIMEOUT_S + 1)
-            except kafka.errors.KafkaError as exc:
-                return index, self._unavailable(exc)
-        return len(futures), error
+            except Exception as exc:
+                results.append(self._unavailable(exc))
+            else:
+                results.append(None)
+        if failed is not None:
+            results.append(failed)
+        return results
 
     def _unavailable(self, exc: BaseException) -> BrokerUnavailable:
         return BrokerUnavailable(

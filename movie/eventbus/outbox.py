@@ -19,6 +19,7 @@ event per event_id, so each event is stored once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import threading
@@ -40,8 +41,8 @@ logger = logging.getLogger(__name__)
 # delivery to the relay, so pages do not each wait for a dead server's timeout.
 PAUSE_AFTER_FAILURE_S = 5.0
 # A row this young may still be in a synchronous delivery's hands (another
-# request's, between its commit and its delete): a visitor's next publish does
-# not count it as backlog.
+# request's, between its commit and its delete; well past the time such a
+# delivery may take): a visitor's next publish does not count it as backlog.
 IN_FLIGHT_S = 15.0
 # `last_error` of a row written while the bus was paused: never handed to the bus.
 NOT_SENT = "not sent: the bus failed moments before"
@@ -176,39 +177,51 @@ def relay_outbox_batch(
 ) -> RelayResult:
     """Deliver undelivered outbox rows to `bus`, oldest first: up to `limit` rows
     handed over at once (`EventBus.publish_batch`), the ones it accepted deleted
-    in one statement. At the first failure the pass stops: that row is marked and
-    it and every later row stay, so the next pass sends them again in order (a
-    later row the bus did take goes twice, which the store absorbs)."""
+    in one statement. A visitor's first row that fails is marked, and it and that
+    visitor's later rows stay, so the next pass sends them again in order (a
+    later row the bus did take goes twice, which the store absorbs); other
+    visitors' rows are not held up. Rows the bus did not try stay as they are."""
     locking = connection.features.has_select_for_update_skip_locked
-    with transaction.atomic():
+    # Where the database has SKIP LOCKED the rows are locked while the bus has
+    # them, so two relays never send the same row at once. SQLite has not, and
+    # a transaction there would hold the database's write lock (and every
+    # request's INSERT) while the broker answers: no transaction around it.
+    with transaction.atomic() if locking else contextlib.nullcontext():
         rows = OutboxEvent.objects.order_by("id")
         if user_key is not None:
             rows = rows.filter(user_key=user_key)
         if locking:
-            # Two relays never send the same row at once; each takes what is free.
             rows = rows.select_for_update(skip_locked=True)
         events: list[Message] = []
         sendable: list[OutboxEvent] = []
-        malformed: list[int] = []
+        done: list[int] = []
         for row in rows[:limit]:
             try:
                 events.append(message_from_dict(row.payload))
             except EventError as exc:
                 logger.error("dropping malformed outbox row %s: %s", row.pk, exc)
-                malformed.append(row.pk)
+                done.append(row.pk)
                 continue
             sendable.append(row)
-        accepted, error = bus.publish_batch(events) if events else (0, None)
-        done = malformed + [row.pk for row in sendable[:accepted]]
+        results = bus.publish_batch(events) if events else []
+        held: set[str] = set()  # visitors with a row that failed in this pass
+        first_error = ""
+        delivered = 0
+        for row, error in zip(sendable, results, strict=False):
+            if row.user_key in held:
+                continue
+            if error is None:
+                done.append(row.pk)
+                delivered += 1
+                continue
+            held.add(row.user_key)
+            first_error = first_error or repr(error)
+            OutboxEvent.objects.filter(pk=row.pk).update(
+                attempts=row.attempts + 1, last_error=repr(error)[:500]
+            )
         if done:
             OutboxEvent.objects.filter(pk__in=done).delete()
-        if error is None:
-            return RelayResult(accepted, 0)
-        failed = sendable[accepted]
-        OutboxEvent.objects.filter(pk=failed.pk).update(
-            attempts=failed.attempts + 1, last_error=repr(error)[:500]
-        )
-        return RelayResult(accepted, len(sendable) - accepted, repr(error))
+    return RelayResult(delivered, len(sendable) - delivered, first_error)
 
 
 def outbox_pending() -> int:
@@ -230,7 +243,17 @@ def relay_outbox(
     delivered = 0
     while True:
         started = time.monotonic()
-        result = relay_outbox_batch(bus=bus)
+        pause = interval_s
+        try:
+            result = relay_outbox_batch(bus=bus)
+        except Exception as exc:
+            # The database (or something the bus did not expect) failed: the rows
+            # stay where they are; a new connection and a pause, then go on.
+            logger.exception("outbox relay: pass failed")
+            if not connection.in_atomic_block:
+                connection.close()  # the next pass connects again
+            result = RelayResult(0, 0, repr(exc))
+            pause = PAUSE_AFTER_FAILURE_S
         delivered += result.delivered
         if result.error:
             logger.warning(
@@ -243,5 +266,7 @@ def relay_outbox(
             logger.debug("outbox relay: delivered=%d", result.delivered)
         if once or stop.is_set():
             return RelayResult(delivered, outbox_pending(), result.error)
-        if result.error or result.delivered < RELAY_BATCH:
+        if result.error:
+            stop.wait(pause)  # a full pause after a failure
+        elif result.delivered < RELAY_BATCH:
             stop.wait(max(0.0, started + interval_s - time.monotonic()))

@@ -1,13 +1,16 @@
 """Visitor keys "s:<session key>" become opaque "v:..." keys (movie.visitor_rekey),
 in the sessions, the SQL click log and the outbox; no history is lost."""
 
-from importlib import import_module
-
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import migrations
 
 from movie.visitor_rekey import LEGACY_PREFIX, LegacyKeyMap
+
+
+DATABASE_SESSION_ENGINES = (
+    "django.contrib.sessions.backends.db",
+    "pseudorec.session_store",
+)
 
 
 def rekey(apps, schema_editor):
@@ -15,9 +18,9 @@ def rekey(apps, schema_editor):
     OutboxEvent = apps.get_model("movie", "OutboxEvent")
     Session = apps.get_model("sessions", "Session")
     key_map = LegacyKeyMap(Session)
-    # Django's database sessions, or the site's engine built on them.
-    engine = import_module(settings.SESSION_ENGINE).SessionStore
-    if issubclass(engine, DatabaseSessionStore):
+    # Django's database sessions, or the site's engine that reads them (a cached
+    # engine would keep stale copies of the rows this rewrites).
+    if settings.SESSION_ENGINE in DATABASE_SESSION_ENGINES:
         key_map.rekey_sessions()
     old_keys = set(
         ClickEvent.objects.filter(user_key__startswith=LEGACY_PREFIX)

@@ -1,6 +1,9 @@
 """The transactional outbox, against a bus that fails on demand (no server)."""
 
+import threading
+
 import pytest
+from kafka.errors import KafkaTimeoutError
 
 from movie.eventbus import get_event_bus
 from movie.eventbus.base import EventBus
@@ -191,3 +194,109 @@ def test_the_relay_keeps_the_rows_from_the_first_failure_and_sends_them_in_order
     assert relay_outbox_batch(bus=bus) == RelayResult(3, 0)
     assert bus.published == events
     assert OutboxEvent.objects.count() == 0
+
+
+class PerEventBus(BatchBus):
+    """As Kafka does: every event of a batch tried, each with its own result."""
+
+    def __init__(self, refused):
+        super().__init__()
+        self.refused = refused  # event ids the bus refuses
+
+    def publish_batch(self, events):
+        results = []
+        for event in events:
+            if event.event_id in self.refused:
+                results.append(ConnectionError("partition unavailable"))
+            else:
+                self.published.append(event)
+                results.append(None)
+        return results
+
+
+def test_a_failed_row_holds_back_its_visitor_only(db):
+    a = [click("s:a", 50 + i, i) for i in range(3)]
+    b = [click("s:b", 60 + i, 10 + i) for i in range(2)]
+    for event in (a[0], b[0], a[1], b[1], a[2]):
+        OutboxEventBus(BatchBus()).publish(event)
+    bus = PerEventBus(refused={a[1].event_id})
+    result = relay_outbox_batch(bus=bus)
+    assert (result.delivered, result.pending) == (3, 2)
+    assert "partition unavailable" in result.error
+    rows = {row.payload["event_id"]: row for row in OutboxEvent.objects.all()}
+    # a[1] failed: it and a[2] (taken by the bus) stay; a[0] and b's rows went.
+    assert set(rows) == {str(a[1].event_id), str(a[2].event_id)}
+    assert rows[str(a[1].event_id)].attempts == 1
+    assert rows[str(a[2].event_id)].attempts == 0
+
+    bus.refused = set()
+    assert relay_outbox_batch(bus=bus) == RelayResult(2, 0)
+    # a[2] went twice, the second time after a[1]: the last copies are in order.
+    assert [e.event_id for e in bus.published if e.user_key == "s:a"] == [
+        a[0].event_id,
+        a[2].event_id,
+        a[1].event_id,
+        a[2].event_id,
+    ]
+
+
+def test_the_relay_survives_a_failed_pass(db, monkeypatch):
+    from movie.eventbus import outbox
+
+    monkeypatch.setattr(outbox, "PAUSE_AFTER_FAILURE_S", 0.01)
+    stop = threading.Event()
+
+    class BrokenOnce(BatchBus):
+        calls = 0
+
+        def publish_batch(self, events):
+            self.calls += 1
+            if self.calls == 1:
+                raise TypeError("what the producer did not expect")
+            stop.set()
+            return super().publish_batch(events)
+
+    OutboxEventBus(BatchBus()).publish(click("s:a", 50, 1))
+    bus = BrokenOnce()
+    result = outbox.relay_outbox(bus=bus, stop=stop, interval_s=0.01)
+    assert bus.calls == 2 and len(bus.published) == 1
+    assert result == RelayResult(1, 0)
+
+
+class FakeFuture:
+    def __init__(self, error=None):
+        self.error = error
+
+    def get(self, timeout):
+        if self.error:
+            raise self.error
+
+
+class FakeProducer:
+    """Refuses the send of the event with value containing `refuse_send`; the
+    future of the one containing `fail_ack` fails."""
+
+    def __init__(self, refuse_send, fail_ack):
+        self.refuse_send, self.fail_ack, self.sent = refuse_send, fail_ack, []
+
+    def send(self, topic, key, value):
+        if self.refuse_send in value:
+            raise TypeError("not bytes")
+        self.sent.append(value)
+        return FakeFuture(KafkaTimeoutError() if self.fail_ack in value else None)
+
+
+def test_kafka_publish_batch_gives_each_event_its_result():
+    from movie.eventbus.kafka import BrokerUnavailable, KafkaConfig, KafkaEventBus
+
+    bus = KafkaEventBus(KafkaConfig(["127.0.0.1:1"], "topic", "group"))
+    events = [click("s:a", 50 + i, i) for i in range(6)]
+    tag = [str(e.event_id).encode() for e in events]
+    bus._producer = FakeProducer(refuse_send=tag[4], fail_ack=tag[2])
+    results = bus.publish_batch(events)
+    # 0, 1, 3 acknowledged; 2's acknowledgement failed; 4's send raised, so 5
+    # was not handed over.
+    assert len(results) == 5
+    assert [r is None for r in results] == [True, True, False, True, False]
+    assert all(isinstance(r, BrokerUnavailable) for r in results if r)
+    assert len(bus._producer.sent) == 4

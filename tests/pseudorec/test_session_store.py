@@ -4,6 +4,8 @@ import datetime
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pseudorec.session_store import SessionStore
@@ -20,11 +22,15 @@ def test_the_site_uses_it():
     assert settings.SESSION_ENGINE == "pseudorec.session_store"
 
 
-def test_a_saved_session_loads_with_its_data(db):
+def test_a_saved_session_loads_with_its_data_in_one_plain_select(db):
     key = saved({"anon_visitor_key": "v:abc", "n": 3})
     session = SessionStore(session_key=key)
-    assert session.load() == {"anon_visitor_key": "v:abc", "n": 3}
+    with CaptureQueriesContext(connection) as queries:
+        assert session.load() == {"anon_visitor_key": "v:abc", "n": 3}
     assert session.session_key == key
+    # Not the ORM's query (which names every column, orders and limits).
+    (query,) = queries.captured_queries
+    assert query["sql"].startswith("SELECT session_data FROM")
 
 
 def test_an_expired_or_unknown_session_loads_empty_and_drops_its_key(db):

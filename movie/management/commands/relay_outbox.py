@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval",
             type=float,
-            help="seconds between passes that found nothing to send (default "
+            help="seconds from the start of one pass to the next, unless it was "
+            "full (default "
             f"{RELAY_INTERVAL_S[True]} with Kafka, {RELAY_INTERVAL_S[False]} with "
             "the direct bus)",
         )
