@@ -88,7 +88,8 @@ class RelayResult:
 
 
 def _mark_failed(row_id: int, error: BaseException) -> None:
-    """The row waits for the relay (and the visitor's next event)."""
+    """The row waits for the relay's next pass (and, with a synchronous bus, the
+    visitor's next event)."""
     OutboxEvent.objects.filter(pk=row_id).update(
         attempts=F("attempts") + 1, last_error=repr(error)[:500]
     )
@@ -216,9 +217,7 @@ def relay_outbox_batch(
                 continue
             held.add(row.user_key)
             first_error = first_error or repr(error)
-            OutboxEvent.objects.filter(pk=row.pk).update(
-                attempts=row.attempts + 1, last_error=repr(error)[:500]
-            )
+            _mark_failed(row.pk, error)
         if done:
             OutboxEvent.objects.filter(pk__in=done).delete()
     return RelayResult(delivered, len(sendable) - delivered, first_error)
