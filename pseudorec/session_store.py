@@ -3,7 +3,7 @@
 Every request with a session cookie loads its session: each click, each page of a
 visitor who has clicked. Django's `db` backend reads it through the ORM
 (`Session.objects.get(...)`), and building that query cost more than the query:
-0.6 to 1.3 ms of CPU per request against 0.15 to 0.3 ms for the same SELECT
+about 0.7 ms of CPU per request against 0.15 to 0.19 ms for the same SELECT
 (docs/BENCHMARKS.md, "Sessions read with one SELECT"). Only the read differs;
 saving, expiry, key rotation at login and `clearsessions` are Django's own.
 """
