@@ -549,9 +549,9 @@ class _Fitted:
 
 
 def _shortlist_dtype() -> torch.dtype | None:
-    """bfloat16 where the CPU multiplies it natively (AVX512-BF16 or AMX: about
-    three times float32's speed); elsewhere torch emulates it, slower than
-    float32, and the validation ranks exactly."""
+    """bfloat16 where the CPU multiplies it natively (AVX512-BF16 or AMX: several
+    times float32's speed, `benchmarks.block_matmul`); elsewhere torch emulates
+    it, slower than float32, and the validation ranks exactly."""
     native = (
         getattr(torch.cpu, name, lambda: False)()
         for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
