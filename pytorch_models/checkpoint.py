@@ -43,6 +43,7 @@ the serving precomputation (pytorch_models.ngcf.serving).
 from __future__ import annotations
 
 import hashlib
+import logging
 import pickle
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -67,9 +68,7 @@ FORMAT_VERSION = 4
 # version 1 lacks item_neighbour_embeddings, versions 1 and 2 the centring arrays,
 # versions 1 to 3 the keyed users
 READABLE_VERSIONS = (1, 2, 3, 4)
-# keys that files written by earlier code of a readable version carry in their
-# metrics and that TrainMetrics no longer has (the config is train_config)
-_RETIRED_METRIC_KEYS = ("config",)
+logger = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -172,25 +171,36 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     Raises:
         CheckpointError: unreadable (not a torch file, truncated, or holding
             objects weights_only refuses), not a dict, wrong format name,
-            unsupported version, or missing or unexpected fields.
+            unsupported version, missing fields, or unexpected ones anywhere
+            but in the training config and the metrics (`_record`).
         FileNotFoundError: no such file.
     """
     path = Path(path)
     data = _read(path)
     del data["format"]
     try:
-        metrics = {
-            k: v
-            for k, v in data.pop("metrics").items()
-            if k not in _RETIRED_METRIC_KEYS
-        }
         keyed = data.pop("keyed_users", None)
         return Checkpoint(
             keyed_users=None if keyed is None else KeyedUsers(**keyed),
             model_config=NGCFConfig(**data.pop("model_config")),
-            train_config=TrainConfig(**data.pop("train_config")),
-            metrics=TrainMetrics(**metrics),
+            train_config=_record(TrainConfig, data.pop("train_config"), path),
+            metrics=_record(TrainMetrics, data.pop("metrics"), path),
             **data,
         )
     except (KeyError, TypeError) as exc:  # a missing or unknown field
         raise CheckpointError(f"{path}: not a complete checkpoint ({exc})") from exc
+
+
+def _record(cls: type, stored: dict, path: Path):
+    """A record of how the model was trained or what training measured, without
+    the fields this code does not know: a file written by newer code (a new
+    training option or metric) still serves during a rolling deploy, and a file
+    of earlier code may carry a field since dropped (its metrics once held a copy
+    of the training config). Neither record changes what the model computes; the
+    architecture (``model_config``, and ``model`` inside the training config)
+    is read strictly, so an unknown field there is a CheckpointError."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(stored) - known)
+    if unknown:
+        logger.info("%s: %s fields ignored: %s", path, cls.__name__, unknown)
+    return cls(**{name: value for name, value in stored.items() if name in known})

@@ -3,7 +3,8 @@ checkpoint stores beside its weights.
 
 They live apart from ``training`` so that the checkpoint format reads them
 without importing the training loop. Each is (de)serialised the same way:
-``dataclasses.asdict`` to write, ``cls(**fields)`` to read.
+``dataclasses.asdict`` to write, ``cls(**fields)`` to read, where the
+checkpoint leaves out the fields this code does not know (a file of newer code).
 """
 
 from __future__ import annotations

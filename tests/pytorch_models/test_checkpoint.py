@@ -80,6 +80,38 @@ def test_a_file_of_the_current_version_from_earlier_code_loads(tmp_path, trained
     assert loaded.model_config == result.model.config
 
 
+def test_a_file_of_newer_code_with_a_new_training_field_loads(tmp_path, trained):
+    """A training option or metric that newer code added does not stop this code
+    from serving the file (a rolling deploy); what it knows reads as written."""
+    _, result = trained
+    path = result.checkpoint.save(tmp_path / "ngcf.pt")
+    raw = torch.load(path, weights_only=True)
+    raw["train_config"]["a_newer_option"] = 3
+    raw["metrics"]["a_newer_metric"] = 0.5
+    torch.save(raw, path)
+    loaded = load_checkpoint(path)
+    assert loaded.train_config == result.checkpoint.train_config
+    assert loaded.metrics == result.metrics
+    assert not hasattr(loaded.train_config, "a_newer_option")
+
+
+@pytest.mark.parametrize("where", ["model_config", "train_config.model"])
+def test_a_file_with_an_unknown_architecture_field_is_a_checkpoint_error(
+    tmp_path, trained, where
+):
+    """The architecture decides what the weights compute: nothing of it is left out."""
+    _, result = trained
+    path = result.checkpoint.save(tmp_path / "ngcf.pt")
+    raw = torch.load(path, weights_only=True)
+    config = (
+        raw["model_config"] if where == "model_config" else raw["train_config"]["model"]
+    )
+    config["a_newer_layer_kind"] = "gated"
+    torch.save(raw, path)
+    with pytest.raises(CheckpointError, match="not a complete checkpoint"):
+        load_checkpoint(path)
+
+
 def test_a_file_missing_a_field_is_a_checkpoint_error(tmp_path, trained):
     _, result = trained
     path = result.checkpoint.save(tmp_path / "ngcf.pt")
