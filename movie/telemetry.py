@@ -22,6 +22,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -76,6 +77,63 @@ VERSION_SERVED = Gauge(
     ["version", "pid"],
     registry=REGISTRY,
 )
+
+
+class OutboxBacklog:
+    """The outbox's backlog, read from the database at each scrape (the same for
+    every process, so without a pid): events waiting, the oldest one's age, those
+    the bus refused or timed out on at least once, and the most attempts of one.
+    A broker that is down shows as a growing age; a record the broker refuses
+    every time, which holds back its visitor's later events, as attempts that
+    only grow. Without the database the four are left out of the scrape (an
+    absent series), which still answers."""
+
+    NAMES = (
+        ("pseudorec_outbox_events", "Events in the outbox, not yet taken by the bus"),
+        (
+            "pseudorec_outbox_oldest_seconds",
+            "Age of the oldest event in the outbox (0 when it is empty)",
+        ),
+        (
+            "pseudorec_outbox_failed_events",
+            "Outbox events the bus refused or timed out on at least once",
+        ),
+        (
+            "pseudorec_outbox_attempts_max",
+            "Most send attempts of one event in the outbox (growing: a visitor "
+            "held back by a record the bus refuses)",
+        ),
+    )
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return [GaugeMetricFamily(name, text) for name, text in self.NAMES]
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        from django.db import DatabaseError
+        from django.db.models import Count, Max, Min, Q
+        from django.utils import timezone
+
+        from movie.models import OutboxEvent
+
+        try:
+            row = OutboxEvent.objects.aggregate(
+                events=Count("id"),
+                oldest=Min("created"),
+                failed=Count("id", filter=Q(attempts__gt=0)),
+                attempts=Max("attempts"),
+            )
+        except DatabaseError:
+            return []
+        oldest = row["oldest"]
+        age = 0.0 if oldest is None else (timezone.now() - oldest).total_seconds()
+        values = (row["events"], max(age, 0.0), row["failed"], row["attempts"] or 0)
+        return [
+            GaugeMetricFamily(name, text, value=value)
+            for (name, text), value in zip(self.NAMES, values, strict=True)
+        ]
+
+
+REGISTRY.register(OutboxBacklog())
 
 
 def set_served_version(version: str) -> None:

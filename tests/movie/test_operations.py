@@ -1,9 +1,17 @@
 """/metrics, the staff dashboard, /api/model and the version in recommendation
 responses."""
 
+import uuid
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
+from django.db import OperationalError
 from django.test import Client
+from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
+
+from movie.models import OutboxEvent
 
 
 def test_metrics_answer_loopback_in_the_prometheus_format(visitor, parity_site):
@@ -21,6 +29,48 @@ def test_metrics_answer_loopback_in_the_prometheus_format(visitor, parity_site):
         'pseudorec_model_version_served{pid="',
     ):
         assert name in text
+
+
+def _scraped(client) -> dict[str, float]:
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+
+
+def test_metrics_show_the_outbox_backlog(db):
+    """Waiting events, the oldest one's age, the failed ones and the most
+    attempts, as the database holds them now."""
+    empty = _scraped(Client())
+    assert empty["pseudorec_outbox_events"] == 0
+    assert empty["pseudorec_outbox_oldest_seconds"] == 0
+    assert empty["pseudorec_outbox_attempts_max"] == 0
+    rows = [
+        OutboxEvent.objects.create(event_id=uuid.uuid4(), user_key=key, payload={})
+        for key in ("v1", "v1", "v2")
+    ]
+    OutboxEvent.objects.filter(pk=rows[0].pk).update(
+        created=timezone.now() - timedelta(seconds=90), attempts=7, last_error="x"
+    )
+    OutboxEvent.objects.filter(pk=rows[2].pk).update(attempts=1)
+    scraped = _scraped(Client())
+    assert scraped["pseudorec_outbox_events"] == 3
+    assert 90 <= scraped["pseudorec_outbox_oldest_seconds"] < 120
+    assert scraped["pseudorec_outbox_failed_events"] == 2
+    assert scraped["pseudorec_outbox_attempts_max"] == 7
+
+
+def test_metrics_answer_without_the_outbox_when_the_database_fails(db, monkeypatch):
+    def gone(**_):
+        raise OperationalError("server has gone away")
+
+    monkeypatch.setattr(OutboxEvent.objects, "aggregate", gone)
+    scraped = _scraped(Client())
+    assert "pseudorec_outbox_events" not in scraped
+    assert any(name.startswith("pseudorec_") for name in scraped)
 
 
 @pytest.mark.parametrize("address", ["10.0.0.5", "192.168.1.2", "::ffff:10.0.0.1"])
