@@ -4,11 +4,13 @@
 Each web process keeps its own registry: a scrape answers for the process that
 took it, labelled with its pid, so a scraper that reaches every process (or a
 sidecar per process) sees them all. Counters restart with the process, which
-Prometheus' rate() handles.
+Prometheus' rate() handles. The outbox's backlog (`OutboxBacklog`) is read from
+the database at each scrape, so every process answers the same for it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -23,6 +25,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -83,10 +87,12 @@ class OutboxBacklog:
     """The outbox's backlog, read from the database at each scrape (the same for
     every process, so without a pid): events waiting, the oldest one's age, those
     the bus refused or timed out on at least once, and the most attempts of one.
-    A broker that is down shows as a growing age; a record the broker refuses
-    every time, which holds back its visitor's later events, as attempts that
-    only grow. Without the database the four are left out of the scrape (an
-    absent series), which still answers."""
+    A broker that is down shows as a growing age with every visitor's first
+    event failing; a record the broker refuses every time, which holds back its
+    visitor's later events, as a few failed events whose attempts only grow
+    while the rest flow. One scan of the outbox per scrape (it is small unless
+    the bus has been away). Without the database the four are left out of the
+    scrape (an absent series, and a warning in the log), which still answers."""
 
     NAMES = (
         ("pseudorec_outbox_events", "Events in the outbox, not yet taken by the bus"),
@@ -122,7 +128,8 @@ class OutboxBacklog:
                 failed=Count("id", filter=Q(attempts__gt=0)),
                 attempts=Max("attempts"),
             )
-        except DatabaseError:
+        except DatabaseError as exc:
+            logger.warning("outbox backlog not read for /metrics: %r", exc)
             return []
         oldest = row["oldest"]
         age = 0.0 if oldest is None else (timezone.now() - oldest).total_seconds()

@@ -47,6 +47,7 @@ import logging
 import pickle
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
@@ -68,7 +69,12 @@ FORMAT_VERSION = 4
 # version 1 lacks item_neighbour_embeddings, versions 1 and 2 the centring arrays,
 # versions 1 to 3 the keyed users
 READABLE_VERSIONS = (1, 2, 3, 4)
+# keys that files written by earlier code of a readable version carry in their
+# metrics and that TrainMetrics no longer has (the config is train_config)
+_RETIRED_METRIC_KEYS = ("config",)
+
 logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 class CheckpointError(ValueError):
@@ -184,23 +190,28 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             keyed_users=None if keyed is None else KeyedUsers(**keyed),
             model_config=NGCFConfig(**data.pop("model_config")),
             train_config=_record(TrainConfig, data.pop("train_config"), path),
-            metrics=_record(TrainMetrics, data.pop("metrics"), path),
+            metrics=_record(
+                TrainMetrics, data.pop("metrics"), path, _RETIRED_METRIC_KEYS
+            ),
             **data,
         )
-    except (KeyError, TypeError) as exc:  # a missing or unknown field
+    # a missing or unknown field, or a record that is not a dict
+    except (KeyError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: not a complete checkpoint ({exc})") from exc
 
 
-def _record(cls: type, stored: dict, path: Path):
+def _record(cls: type[R], stored: dict, path: Path, retired: tuple = ()) -> R:
     """A record of how the model was trained or what training measured, without
     the fields this code does not know: a file written by newer code (a new
     training option or metric) still serves during a rolling deploy, and a file
     of earlier code may carry a field since dropped (its metrics once held a copy
     of the training config). Neither record changes what the model computes; the
     architecture (``model_config``, and ``model`` inside the training config)
-    is read strictly, so an unknown field there is a CheckpointError."""
+    is read strictly, so an unknown field there is a CheckpointError. The
+    ``retired`` fields, which files of earlier code are known to carry, are
+    left out without a word."""
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(stored) - known)
+    unknown = sorted(set(stored) - known - set(retired))
     if unknown:
         logger.info("%s: %s fields ignored: %s", path, cls.__name__, unknown)
     return cls(**{name: value for name, value in stored.items() if name in known})

@@ -47,6 +47,7 @@ def test_metrics_show_the_outbox_backlog(db):
     empty = _scraped(Client())
     assert empty["pseudorec_outbox_events"] == 0
     assert empty["pseudorec_outbox_oldest_seconds"] == 0
+    assert empty["pseudorec_outbox_failed_events"] == 0
     assert empty["pseudorec_outbox_attempts_max"] == 0
     rows = [
         OutboxEvent.objects.create(event_id=uuid.uuid4(), user_key=key, payload={})
@@ -63,14 +64,21 @@ def test_metrics_show_the_outbox_backlog(db):
     assert scraped["pseudorec_outbox_attempts_max"] == 7
 
 
-def test_metrics_answer_without_the_outbox_when_the_database_fails(db, monkeypatch):
+def test_metrics_answer_without_the_outbox_when_the_database_fails(
+    db, monkeypatch, caplog
+):
+    asked = []
+
     def gone(**_):
+        asked.append(True)
         raise OperationalError("server has gone away")
 
     monkeypatch.setattr(OutboxEvent.objects, "aggregate", gone)
     scraped = _scraped(Client())
+    assert asked, "the outbox was not read"
     assert "pseudorec_outbox_events" not in scraped
     assert any(name.startswith("pseudorec_") for name in scraped)
+    assert "outbox backlog not read" in caplog.text
 
 
 @pytest.mark.parametrize("address", ["10.0.0.5", "192.168.1.2", "::ffff:10.0.0.1"])
