@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import django
+from kafka import KafkaConsumer, TopicPartition
 
 from benchmarks.http_visitor import Visitor
 from benchmarks.machine import speed_line
@@ -392,8 +393,6 @@ def _wait_committed(topic: str, group: str, clicks: int) -> None:
     indexed read of the outbox and one OffsetFetch per partition every 20 ms, no
     load on moto_server (whose reads would slow the consumer's writes). Raises
     RuntimeError when STORE_WAIT_S is up."""
-    from kafka import KafkaConsumer
-
     # Not subscribed: it never joins the group, it only reads its offsets.
     reader = KafkaConsumer(
         bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS.split(","),
@@ -411,9 +410,7 @@ def _wait_committed(topic: str, group: str, clicks: int) -> None:
     raise RuntimeError(f"not every click stored after {STORE_WAIT_S:.0f} s")
 
 
-def _all_committed(reader: Any, topic: str, clicks: int) -> bool:
-    from kafka import TopicPartition
-
+def _all_committed(reader: KafkaConsumer, topic: str, clicks: int) -> bool:
     if OutboxEvent.objects.exists():
         return False
     tps = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]

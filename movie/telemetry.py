@@ -15,7 +15,10 @@ import os
 import time
 from collections.abc import Callable
 
+from django.db import DatabaseError
+from django.db.models import Count, Max, Min, Q
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -25,6 +28,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+from movie.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -115,12 +120,6 @@ class OutboxBacklog:
         return [GaugeMetricFamily(name, text) for name, text in self.NAMES]
 
     def collect(self) -> list[GaugeMetricFamily]:
-        from django.db import DatabaseError
-        from django.db.models import Count, Max, Min, Q
-        from django.utils import timezone
-
-        from movie.models import OutboxEvent
-
         try:
             row = OutboxEvent.objects.aggregate(
                 events=Count("id"),
