@@ -283,15 +283,27 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 20_000},
     },
     # The For-you rows the model answered, by their whole input (a few hundred
-    # bytes each), for CATALOGUE_CACHE_SECONDS: a home page seen again with the
-    # same history is not fine-tuned again.
+    # bytes each): a home page seen again with the same history is not
+    # fine-tuned again, and a row the warmer made (movie.recommendations.warming)
+    # serves the first home page after an event. On disk, one cache for every
+    # process of the host; an operation that would wait on another process's
+    # write for more than DATABASE_TIMEOUT seconds is skipped (a miss).
     "kept_lists": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "kept-lists",
-        "TIMEOUT": CATALOGUE_CACHE_SECONDS,
-        "OPTIONS": {"MAX_ENTRIES": 10_000},
+        "BACKEND": "diskcache.DjangoCache",
+        "LOCATION": os.environ.get(
+            "KEPT_LISTS_DIR", str(BASE_DIR / "data" / "kept-lists")
+        ),
+        "TIMEOUT": int(os.environ.get("KEPT_LISTS_SECONDS", "3600")),
+        "SHARDS": 4,
+        "DATABASE_TIMEOUT": 0.05,
+        "OPTIONS": {"size_limit": 256 * 2**20},
     },
 }
+# The local datagram socket the For-you warmer listens on: a web process names
+# there each visitor whose history it changed (dropped when no warmer listens).
+FOR_YOU_WARMER_SOCKET = os.environ.get(
+    "FOR_YOU_WARMER_SOCKET", str(BASE_DIR / "data" / "for-you-warmer.sock")
+)
 MOVIES_PER_PAGE = 24
 
 LOGGING = {

@@ -1,4 +1,11 @@
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.test import Client
 
@@ -6,6 +13,15 @@ from movie.models import Genre, Interaction, Movie
 from movie.poster_cache import POSTERS
 from movie.selectors import shared_pages_clear
 from tests.worlds import parity_timeline
+
+# The run's own kept lists and warmer socket (the site's are in data/), also for
+# the servers the tests start: set before any test reads the cache.
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="pseudorec-tests-"))
+atexit.register(shutil.rmtree, _RUN_DIR, ignore_errors=True)
+os.environ["KEPT_LISTS_DIR"] = str(_RUN_DIR / "kept-lists")
+os.environ["FOR_YOU_WARMER_SOCKET"] = str(_RUN_DIR / "for-you-warmer.sock")
+django_settings.CACHES["kept_lists"]["LOCATION"] = os.environ["KEPT_LISTS_DIR"]
+django_settings.FOR_YOU_WARMER_SOCKET = os.environ["FOR_YOU_WARMER_SOCKET"]
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ as version "unregistered", reloaded when the file is replaced.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import threading
@@ -43,7 +42,6 @@ logger = logging.getLogger(__name__)
 UNREGISTERED = "unregistered"
 
 _lock = threading.Lock()
-_SERIALS = itertools.count()
 _served: dict[str, Any] = {}  # "state": PredictorState, "key": what it was loaded from
 _watcher: dict[str, Any] = {}  # "pid", "thread", "stop"
 
@@ -54,9 +52,11 @@ class PredictorState:
     problem: str = ""  # why there is no predictor
     version: str = ""  # the ModelVersion served, UNREGISTERED, or "" without one
     info: dict[str, Any] = field(default_factory=dict)  # created_at, metrics
-    # this process's number for this loaded state: answers kept for one never
-    # serve another, even a reloaded file of the same version name
-    serial: int = field(default_factory=lambda: next(_SERIALS))
+    # what was loaded, the same in every process: the champion change (or the
+    # file and its modification time) and the fine-tuning settings. Answers kept
+    # on the host's disk are kept under it, so a list fine-tuned by one model
+    # never serves another, nor a promotion of the same version made again.
+    identity: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,8 @@ def _load(target: _Target | None) -> PredictorState:
                 row.artifact_uri, row.sha256, Path(settings.MODEL_CACHE_DIR)
             )
             info = {"created_at": row.created_at.isoformat(), "metrics": row.metrics}
-        predictor = NgcfPredictor.load(path, served_finetune_config())
+        config = served_finetune_config()
+        predictor = NgcfPredictor.load(path, config)
     except (ArtifactError, CheckpointError, OSError) as exc:
         logger.error("cannot load NGCF model %s: %s", target.version, exc)
         return PredictorState(
@@ -216,7 +217,8 @@ def _load(target: _Target | None) -> PredictorState:
         )
     if not info:
         info = {"created_at": None, "metrics": _metrics_dict(predictor)}
-    return PredictorState(predictor, "", target.version, info)
+    identity = (*target.key, repr(config))
+    return PredictorState(predictor, "", target.version, info, identity)
 
 
 def _metrics_dict(predictor: NgcfPredictor) -> dict[str, Any]:

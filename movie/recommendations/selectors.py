@@ -3,9 +3,12 @@ and what the About-NGCF page shows about the served checkpoint."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import os
+import sqlite3
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +36,8 @@ from movie.selectors import (
 )
 from pytorch_models.checkpoint import key_digest
 from pytorch_models.ngcf.signals import recency_weights
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,9 @@ def recommendations_for_movies(
     with the reason when NGCF cannot answer. Not-interested movies never appear.
     A ``visitor`` who is a user node of the served model starts from that node
     (`_trained_node`); without one, or anyone else, is folded in. With ``keep``
-    the model's answer is kept in this process ("kept_lists" cache) and an
-    identical input is answered from it without fine-tuning again."""
+    the model's answer is kept ("kept_lists", one cache for every process of
+    the host) and an identical input is answered from it without fine-tuning
+    again."""
     ratings = ratings or {}
     hidden = list(not_interested)
     if not movie_ids and not hidden:
@@ -129,12 +135,12 @@ def recommendations_for_movies(
         "newer_ids": newer,
     }
     if keep:
-        key = _kept_list_key(state.serial, movie_ids, call, visitor)
-        result = caches["kept_lists"].get(key)
+        key = _kept_list_key(state.identity, movie_ids, call, visitor)
+        result = _kept("get", key)
         telemetry.KEPT_LISTS.labels(outcome="miss" if result is None else "hit").inc()
         if result is None:
             result = _fine_tuned(state.predictor, movie_ids, call)
-            caches["kept_lists"].set(key, result)
+            _kept("set", key, result)
     else:
         result = _fine_tuned(state.predictor, movie_ids, call)
     if not result or not result.positive_ids:
@@ -154,6 +160,17 @@ def recommendations_for_movies(
     return _ngcf_items(result, ratings, hidden, state.version)
 
 
+def _kept(operation: str, *args: Any) -> Any:
+    """``get`` or ``set`` on the host's kept lists; a cache that cannot be read
+    or written (its folder unwritable, the disk full) is a miss, logged, and the
+    page fine-tunes as without it."""
+    try:
+        return getattr(caches["kept_lists"], operation)(*args)
+    except (OSError, sqlite3.Error) as exc:
+        logger.warning("kept For-you rows unavailable (%s): %r", operation, exc)
+        return None
+
+
 def _fine_tuned(predictor, movie_ids: list[int], call: dict):
     """The predictor's list for the history, fine-tuned now (the model work)."""
     recency = recency_weights(len(movie_ids), settings.NGCF_HALF_LIFE_EVENTS)
@@ -166,18 +183,34 @@ def _fine_tuned(predictor, movie_ids: list[int], call: dict):
         )
 
 
+@functools.cache
+def source_digest() -> str:
+    """The fine-tuning code itself: kept answers outlive the process that made
+    them (they are on disk), so a deploy that changes this code must not be
+    answered from the old code's lists."""
+    digest = hashlib.blake2b(digest_size=16)
+    root = Path(__file__).resolve().parent.parent.parent
+    folders = (root / "pytorch_models" / "ngcf", Path(__file__).resolve().parent)
+    for path in sorted(p for folder in folders for p in folder.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _kept_list_key(
-    serial: int, movie_ids: list[int], call: dict, visitor: VisitorEvents | None
+    identity: tuple, movie_ids: list[int], call: dict, visitor: VisitorEvents | None
 ) -> str:
     """Everything `_fine_tuned` depends on, for keeping its answer: the loaded
-    model (`PredictorState.serial`), the history with its stars and "not
-    interested" movies, the dial, and for a visitor served from their trained
-    node, who they are and their newer movies (the seed and the recency weights
-    follow from the history)."""
+    model and its settings (`PredictorState.identity`), the code, the recency
+    half-life, the history with its stars and "not interested" movies, the
+    dial, and for a visitor served from their trained node, who they are and
+    their newer movies (the seed and the recency weights follow from the
+    history)."""
     trained = call["trained"]
     whose = None if trained is None else key_digest(visitor.user_key)
     described = (
-        serial,
+        identity,
+        source_digest(),
+        settings.NGCF_HALF_LIFE_EVENTS,
         call["k"],
         call["epochs"],
         call["centring"],

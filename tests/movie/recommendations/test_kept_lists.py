@@ -1,6 +1,10 @@
-"""The home page's For-you row is kept by its whole input: a home page seen again
-with the same history is not fine-tuned again, and anything that changes the
-answer (an event, a rating, "not interested", the dial, the served model) is."""
+"""The home page's For-you row is kept by its whole input, for every process of
+the host: a home page seen again with the same history is not fine-tuned again,
+and anything that changes the answer (an event, a rating, "not interested", the
+dial, the served model or its fine-tuning settings) is."""
+
+import shutil
+import sqlite3
 
 import pytest
 from django.core.cache import caches
@@ -78,11 +82,36 @@ def test_what_changes_the_input_fine_tunes_again(
 
 
 def test_a_newly_loaded_model_is_never_answered_from_the_old_ones_lists(
-    visitor, parity_site, fine_tunings
+    visitor, parity_site, fine_tunings, settings, tmp_path
 ):
     click(visitor, 2, 4, 6)
     for_you(visitor)
+    # the checkpoint file replaced (a copy: its modification time is new)
+    settings.NGCF_CHECKPOINT = shutil.copy(settings.NGCF_CHECKPOINT, tmp_path)
     served._served.clear()  # the process loads the model again
+    for_you(visitor)
+    assert len(fine_tunings) == 2
+
+
+def test_the_same_model_loaded_again_is_answered_from_its_kept_rows(
+    visitor, parity_site, fine_tunings
+):
+    """What another process of the host (or this one after a restart) loads
+    from the same file finds the rows kept for it."""
+    click(visitor, 2, 4, 6)
+    first = for_you(visitor)
+    served._served.clear()
+    assert for_you(visitor) == first
+    assert len(fine_tunings) == 1
+
+
+def test_other_fine_tuning_settings_are_never_answered_from_the_kept_rows(
+    visitor, parity_site, fine_tunings, settings
+):
+    click(visitor, 2, 4, 6)
+    for_you(visitor)
+    settings.NGCF_LEARNING_RATE = settings.NGCF_LEARNING_RATE / 2
+    served._served.clear()  # a process started with the new settings
     for_you(visitor)
     assert len(fine_tunings) == 2
 
@@ -94,3 +123,26 @@ def test_another_visitor_with_the_same_history_is_served_from_the_same_list(
     click(other_visitor, 2, 4, 6)
     assert for_you(visitor) == for_you(other_visitor)
     assert len(fine_tunings) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [sqlite3.OperationalError("database or disk is full"), PermissionError("kept")],
+    ids=["disk full", "folder not writable"],
+)
+def test_kept_rows_that_cannot_be_read_or_written_are_a_miss(
+    visitor, parity_site, fine_tunings, monkeypatch, failure
+):
+    click(visitor, 2, 4, 6)
+    first = for_you(visitor)
+
+    def broken(*args, **kwargs):
+        raise failure
+
+    cache = caches["kept_lists"]
+    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(cache, "set", broken)
+    response = visitor.get("/")
+    assert response.status_code == 200
+    assert [m.pk for m in response.context["for_you"]] == first
+    assert len(fine_tunings) == 2  # fine-tuned in the request, as without a cache
