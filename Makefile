@@ -12,7 +12,10 @@ PORT ?= 8000
 .PHONY: run dev test install install-dev data db catalogue model lint format clean
 
 # gunicorn.conf.py: DEBUG off, whitenoise static, the project's error pages.
+# The site under gunicorn, with the For-you warmer beside it (docs/DESIGN.md).
 run: install data db catalogue model
+	DJANGO_DEBUG=0 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(MANAGE) warm_for_you & w=$$!; \
+	trap 'kill $$w' EXIT INT TERM; \
 	GUNICORN_BIND=$(HOST):$(PORT) $(PY) -m gunicorn -c gunicorn.conf.py
 
 dev: install data db catalogue model
@@ -94,14 +97,15 @@ stack-up: install-dev mariadb
 stack-down:
 	$(PY) -m devservers down
 
-# The site on the stack, with the click consumer, the outbox relay and the
-# scheduled retraining (RETRAIN_INTERVAL) beside it.
+# The site on the stack, with the click consumer, the outbox relay, the For-you
+# warmer and the scheduled retraining (RETRAIN_INTERVAL) beside it.
 run-stack: stack-up data
 	$(STACK) $(MANAGE) import_movielens
 	$(STACK) $(MANAGE) train_ngcf --if-missing --promote --threads 1
 	$(STACK) $(MANAGE) consume_clicks & c=$$!; $(STACK) $(MANAGE) relay_outbox & r=$$!; \
+	$(STACK) $(MANAGE) warm_for_you & w=$$!; \
 	$(STACK) $(MANAGE) retrain_periodically & t=$$!; \
-	trap 'kill $$c $$r $$t' EXIT INT TERM; $(STACK) $(MANAGE) runserver $(HOST):$(PORT)
+	trap 'kill $$c $$r $$w $$t' EXIT INT TERM; $(STACK) $(MANAGE) runserver $(HOST):$(PORT)
 
 bench-clicks: stack-up data
 	$(STACK) $(MANAGE) import_movielens

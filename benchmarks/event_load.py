@@ -7,6 +7,7 @@ first POST to the last; POST p50/p95), errors (any answer but 201), events missi
 from the history, events duplicated in it (expected: 0/0/0).
 
     python -m benchmarks.event_load --serve            # gunicorn on the default DB
+    python -m benchmarks.event_load --serve --no-warmer   # without warm_for_you
     python -m benchmarks.event_load --url http://127.0.0.1:8000
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from benchmarks.http_visitor import Visitor
 from benchmarks.machine import speed_line
-from benchmarks.servers import gunicorn
+from benchmarks.servers import for_you_warmer, gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,11 +140,21 @@ def main() -> int:
     parser.add_argument("--visitors", type=int, default=16)
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--movies", type=int, default=100, help="ids 1..N are used")
+    parser.add_argument(
+        "--no-warmer",
+        action="store_true",
+        help="with --serve: without the For-you warmer `make run` starts beside it",
+    )
     args = parser.parse_args()
     print(speed_line())
     movie_ids = list(range(1, args.movies + 1))
     with contextlib.ExitStack() as stack:
-        url = args.url or stack.enter_context(gunicorn())[1]
+        url = args.url
+        if url is None:
+            url = stack.enter_context(gunicorn())[1]
+            if not args.no_warmer:
+                stack.enter_context(for_you_warmer())
+            print(f"the For-you warmer beside it: {'no' if args.no_warmer else 'yes'}")
         report = run_load(
             url, visitors=args.visitors, events=args.events, movie_ids=movie_ids
         )

@@ -6,8 +6,9 @@ site under gunicorn, then requests/s, p50, p95, p99 and errors per endpoint.
     python -m benchmarks.load --url http://127.0.0.1:8000         # a running `make run`
 
 Without --url it starts the site as `make run` serves it (gunicorn.conf.py, the
-same workers and threads) on a free port, on a copy of the database, so the
-visitors' clicks never land in the site's own click log. Needs `make model`.
+same workers and threads, the For-you warmer beside it) on a free port, on a
+copy of the database, so the visitors' clicks never land in the site's own
+click log. Needs `make model`.
 Locust runs in its own process on the same machine: its CPU is the clients'.
 """
 
@@ -24,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.http_visitor import Visitor
-from benchmarks.servers import ROOT, gunicorn, served_concurrency
+from benchmarks.servers import ROOT, for_you_warmer, gunicorn, served_concurrency
 
 JOURNEYS = {"visitor": "Visitor", "ngcf": "NgcfReader"}
 
@@ -82,7 +83,10 @@ def _site(args: argparse.Namespace, tmp: Path):
     database = tmp / "db.sqlite3"
     shutil.copyfile(ROOT / "db.sqlite3", database)
     env = {"DATABASE_URL": f"sqlite:///{database}"}
-    with gunicorn(workers=args.workers, threads=args.threads, env=env) as (_, base):
+    with (
+        gunicorn(workers=args.workers, threads=args.threads, env=env) as (_, base),
+        for_you_warmer(env=env),
+    ):
         _warm(base, args.workers)
         yield base
 

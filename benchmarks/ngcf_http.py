@@ -6,17 +6,22 @@ loaded.
     python -m benchmarks.ngcf_http --requests 200   # make run's workers and threads
     python -m benchmarks.ngcf_http --path /           # the home page (For-you row)
     python -m benchmarks.ngcf_http --path / --new-visitors   # home, no history
+    python -m benchmarks.ngcf_http --path / --click-first    # home right after a click
+    python -m benchmarks.ngcf_http --path / --journey 0.5    # click, movie page, home
 
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
 ten clicks on popular movies, so every NGCF page view (and the home page's For-you
 row) fine-tunes NGCF for that visitor; each keeps its connection open between
 requests, as a browser does. `--new-visitors`: visitors without any history.
+The For-you warmer (`manage.py warm_for_you`) runs beside gunicorn as `make run`
+starts it, unless `--no-warmer`; its CPU counts as the server's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -26,7 +31,7 @@ from pathlib import Path
 
 from benchmarks.http_visitor import Visitor
 from benchmarks.machine import speed_line
-from benchmarks.servers import gunicorn, served_concurrency
+from benchmarks.servers import for_you_warmer, gunicorn, served_concurrency
 
 
 def worker_pids(master: int) -> list[int]:
@@ -56,19 +61,26 @@ def run_clients(
     requests: int,
     path: str = NGCF_PAGE,
     click_first: bool = False,
+    think_s: float | None = None,
 ) -> list[float]:
     """Each visitor's page times; with ``click_first`` each visitor clicks a movie
     it has not clicked before each request and deletes the one it clicked before
     the previous request (neither timed), so no page is seen again with the same
-    history and the history keeps its length."""
+    history and the history keeps its length. With ``think_s`` (a journey) it
+    then opens the clicked movie's page and reads it for ``think_s`` seconds
+    before the timed request, as a visitor who clicked a poster and came back."""
     times: list[float] = []
     lock = threading.Lock()
 
     def loop(visitor: Visitor) -> None:
         mine = []
         for _ in range(requests):
-            if click_first:
-                _replace_last_click(visitor)
+            if click_first or think_s is not None:
+                movie_id = _replace_last_click(visitor)
+            if think_s is not None:
+                status, _ = visitor.request("GET", f"/movie/{movie_id}/")
+                assert status == 200, status
+                time.sleep(think_s)
             t0 = time.perf_counter()
             status, page = visitor.request("GET", path)
             mine.append(time.perf_counter() - t0)
@@ -85,14 +97,17 @@ def run_clients(
     return times
 
 
-def _replace_last_click(visitor: Visitor) -> None:
-    """Delete the visitor's last extra click (if any) and click a new movie."""
+def _replace_last_click(visitor: Visitor) -> int:
+    """Delete the visitor's last extra click (if any) and click a new movie;
+    the movie's id."""
     extra = getattr(visitor, "extra_click", None)
     if extra is not None:
         status, _ = visitor.request("DELETE", f"/api/history/{extra}", {})
         assert status == 204, status
-    visitor.click(next(visitor.unclicked))
+    movie_id = next(visitor.unclicked)
+    visitor.click(movie_id)
     visitor.extra_click = visitor.event_ids[-1]
+    return movie_id
 
 
 def main() -> None:
@@ -112,47 +127,76 @@ def main() -> None:
         help="before each request (not timed) a click on a new movie in place of "
         "the previous one: no page is seen again with the same history",
     )
+    parser.add_argument(
+        "--journey",
+        type=float,
+        metavar="THINK_S",
+        help="before each request (not timed) a new click as --click-first, then "
+        "the clicked movie's page, read for THINK_S seconds",
+    )
+    parser.add_argument(
+        "--no-warmer",
+        action="store_true",
+        help="without the For-you warmer `make run` starts beside gunicorn",
+    )
     args = parser.parse_args()
     print(speed_line())
-    with gunicorn(workers=args.workers, threads=args.threads) as (server, base):
-        visitors = [Visitor(base) for _ in range(max(args.clients))]
-        clicks = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
-        for n, visitor in enumerate(visitors):
-            for movie_id in () if args.new_visitors else clicks[n % 4 :]:
-                visitor.click(movie_id)
-            # movies by id from 400 on: none of the clicks above
-            visitor.unclicked = iter(range(400, 1683))
-        for _ in range(3 * args.workers):  # every worker loads the model
-            run_clients(visitors, 1, args.path)
-        history = "no history" if args.new_visitors else "7 to 10 clicks"
-        if args.click_first:
-            history += ", one of them new before each request"
-        print(
-            f"{args.path}, visitors with {history}; gunicorn: {args.workers} "
-            f"workers x {args.threads} threads, torch/BLAS 1 thread each"
+    with contextlib.ExitStack() as servers:
+        server, base = servers.enter_context(
+            gunicorn(workers=args.workers, threads=args.threads)
         )
-        print(
-            "| clients | requests | p50 ms | p95 ms | mean ms | pages/s "
-            "| server CPU ms/page |"
+        warmer = None if args.no_warmer else servers.enter_context(for_you_warmer())
+        _measure(args, server, base, warmer)
+
+
+def _measure(args, server, base: str, warmer) -> None:
+    """The clients' runs against the started server, printed as a table."""
+    visitors = [Visitor(base) for _ in range(max(args.clients))]
+    clicks = (50, 100, 181, 258, 1, 288, 286, 294, 300, 121)
+    for n, visitor in enumerate(visitors):
+        for movie_id in () if args.new_visitors else clicks[n % 4 :]:
+            visitor.click(movie_id)
+        # movies by id from 400 on: none of the clicks above
+        visitor.unclicked = iter(range(400, 1683))
+    for _ in range(3 * args.workers):  # every worker loads the model
+        run_clients(visitors, 1, args.path)
+    history = "no history" if args.new_visitors else "7 to 10 clicks"
+    if args.click_first or args.journey is not None:
+        history += ", one of them new before each request"
+    if args.journey is not None:
+        history += f", then its movie's page read for {args.journey:g} s"
+    print(
+        f"{args.path}, visitors with {history}; gunicorn: {args.workers} "
+        f"workers x {args.threads} threads, torch/BLAS 1 thread each; "
+        + ("no warmer" if warmer is None else "the For-you warmer beside it")
+    )
+    print(
+        "| clients | requests | p50 ms | p95 ms | mean ms | pages/s "
+        "| server CPU ms/page |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    # the server's CPU: its workers', and the warmer's work for their pages
+    workers = worker_pids(server.pid) + ([] if warmer is None else [warmer.pid])
+    for clients in args.clients:
+        t0, cpu0 = time.perf_counter(), cpu_seconds(workers)
+        times = run_clients(
+            visitors[:clients],
+            args.requests,
+            args.path,
+            args.click_first,
+            args.journey,
         )
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        workers = worker_pids(server.pid)
-        for clients in args.clients:
-            t0, cpu0 = time.perf_counter(), cpu_seconds(workers)
-            times = run_clients(
-                visitors[:clients], args.requests, args.path, args.click_first
-            )
-            wall = time.perf_counter() - t0
-            cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / len(times)
-            ms = sorted(t * 1000 for t in times)
-            p50 = statistics.median(ms)
-            p95 = ms[int(0.95 * (len(ms) - 1))]
-            print(
-                f"| {clients} | {len(ms)} | {p50:.1f} | {p95:.1f} | "
-                f"{statistics.mean(ms):.1f} | {len(ms) / wall:.0f} | {cpu_ms:.1f} |"
-            )
-        rss = [rss_mb(pid) for pid in worker_pids(server.pid)]
-        print("resident memory per worker (MB): " + ", ".join(f"{r:.0f}" for r in rss))
+        wall = time.perf_counter() - t0
+        cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / len(times)
+        ms = sorted(t * 1000 for t in times)
+        p50 = statistics.median(ms)
+        p95 = ms[int(0.95 * (len(ms) - 1))]
+        print(
+            f"| {clients} | {len(ms)} | {p50:.1f} | {p95:.1f} | "
+            f"{statistics.mean(ms):.1f} | {len(ms) / wall:.0f} | {cpu_ms:.1f} |"
+        )
+    rss = [rss_mb(pid) for pid in worker_pids(server.pid)]
+    print("resident memory per worker (MB): " + ", ".join(f"{r:.0f}" for r in rss))
 
 
 if __name__ == "__main__":

@@ -106,6 +106,9 @@ def _environment(database: Path) -> None:
             "DJANGO_DEBUG": "0",
             "DJANGO_ALLOWED_HOSTS": "testserver",
             "DATABASE_URL": f"sqlite:///{database}",
+            # rows kept by an earlier run would answer this one's views
+            "KEPT_LISTS_DIR": str(database.parent / "kept-lists"),
+            "FOR_YOU_WARMER_SOCKET": "",
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
             "TORCH_THREADS": "1",

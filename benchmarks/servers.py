@@ -3,12 +3,16 @@ port of 127.0.0.1, for the HTTP benchmarks and tests, started and stopped by the
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import runpy
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -75,6 +79,72 @@ def served_concurrency() -> tuple[int, int]:
     return conf["workers"], conf["threads"]
 
 
+@functools.cache
+def _run_folder() -> Path:
+    """This run's own kept For-you rows and warmer socket: rows kept by an
+    earlier run (the same histories) would answer this one's pages."""
+    folder = Path(tempfile.mkdtemp(prefix="pseudorec-served-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _served_environment(env: Mapping[str, str] | None) -> dict[str, str]:
+    """This process's environment as the site's processes get it: one torch and
+    BLAS thread, warnings only, no access log, this run's kept rows and warmer
+    socket; then ``env``."""
+    return {
+        **os.environ,
+        "KEPT_LISTS_DIR": str(_run_folder() / "kept-lists"),
+        "FOR_YOU_WARMER_SOCKET": str(_run_folder() / "for-you-warmer.sock"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "TORCH_THREADS": "1",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_ACCESS_LOG": "",
+        "DJANGO_DEBUG": "0",
+        **(env or {}),
+    }
+
+
+@contextlib.contextmanager
+def for_you_warmer(
+    env: Mapping[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """`manage.py warm_for_you` as `make run` starts it beside gunicorn, with
+    the same environment as :func:`gunicorn`'s; stopped on exit."""
+    environment = _served_environment(env)
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(log.open("wb")) if log else subprocess.DEVNULL
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "warm_for_you"],
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_listening(process, limit_s=60)
+            yield process
+        finally:
+            stop(process)
+
+
+def _wait_listening(process: subprocess.Popen, limit_s: float) -> None:
+    """Until the warmer's process has bound its socket (it is open in
+    /proc/<pid>/net/unix once bound)."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"warm_for_you exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            fds = Path(f"/proc/{process.pid}/fd")
+            if any("socket" in os.readlink(fd) for fd in fds.iterdir()):
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"warm_for_you did not listen within {limit_s:.0f} s")
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def gunicorn(
     *,
@@ -91,16 +161,7 @@ def gunicorn(
     per worker.
     """
     port = free_port()
-    environment = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "TORCH_THREADS": "1",
-        "LOG_LEVEL": "WARNING",
-        "GUNICORN_ACCESS_LOG": "",
-        **(env or {}),
-        "GUNICORN_BIND": f"{HOST}:{port}",
-    }
+    environment = {**_served_environment(env), "GUNICORN_BIND": f"{HOST}:{port}"}
     if workers is not None:
         environment["WEB_CONCURRENCY"] = str(workers)
     if threads is not None:

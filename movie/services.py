@@ -19,6 +19,7 @@ from movie.events import (
     check_movie_id,
 )
 from movie.impressions import ANONYMOUS, Impression
+from movie.recommendations.doorbell import history_changed
 from movie.selectors import movies_by_id
 from movie.telemetry import CLICKS, IMPRESSIONS
 
@@ -213,4 +214,6 @@ def merge_history(*, from_key: str, to_key: str) -> int:
         return 0
     moved = get_clicklog_store().reassign(from_key, to_key)
     logger.info("merged %d events into an account", moved)
+    if moved:
+        history_changed(to_key)
     return moved

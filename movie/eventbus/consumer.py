@@ -22,7 +22,8 @@ from typing import Any
 
 from movie.clicklog.base import ClickLogStore
 from movie.eventbus.kafka import KafkaConfig, event_decode, kafka_module
-from movie.events import Event, EventError
+from movie.events import IMPRESSION, Event, EventError
+from movie.recommendations.doorbell import histories_stored
 
 logger = logging.getLogger(__name__)
 
@@ -215,12 +216,17 @@ def _apply_batch(
     else:
         results = list(pool.map(apply_unit, units))
     first_unapplied: dict[Any, int] = {}
-    for applied, unapplied in results:
+    changed: dict[str, None] = {}
+    for items, (applied, unapplied) in zip(units, results, strict=True):
         stats.processed += applied
+        for _, _, event in items[:applied]:
+            if event.kind != IMPRESSION:
+                changed[event.user_key] = None
         for tp, offset, _ in unapplied:
             first_unapplied[tp] = min(offset, first_unapplied.get(tp, offset))
     for tp, offset in first_unapplied.items():
         consumer.seek(tp, offset)
+    histories_stored(changed)  # their For-you rows warmed (this host's warmer)
     return not first_unapplied or stop.is_set()
 
 

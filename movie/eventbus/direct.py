@@ -2,8 +2,9 @@
 
 from movie.clicklog import get_clicklog_store
 from movie.eventbus.base import EventBus
-from movie.events import Event
+from movie.events import IMPRESSION, Event
 from movie.impressions import Message
+from movie.recommendations.doorbell import history_changed
 
 
 class DirectEventBus(EventBus):
@@ -11,7 +12,12 @@ class DirectEventBus(EventBus):
 
     def publish(self, event: Message) -> None:
         get_clicklog_store().apply(event)
+        if event.kind != IMPRESSION:
+            history_changed(event.user_key)
 
     def publish_new(self, event: Event) -> bool:
         # One insert says whether the event_id was free.
-        return get_clicklog_store().add(event)
+        if not get_clicklog_store().add(event):
+            return False
+        history_changed(event.user_key)
+        return True

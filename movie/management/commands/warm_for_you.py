@@ -1,0 +1,47 @@
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from movie.management.stopping import stop_on_signals
+from movie.recommendations.doorbell import Doorbell
+from movie.recommendations.warming import WarmTotals, warm_until
+
+
+class Command(BaseCommand):
+    help = (
+        "Fine-tune the home page's For-you row of each visitor whose history "
+        "changed, as soon as a web process names them on FOR_YOU_WARMER_SOCKET, "
+        "and keep it for every web process of the host. Runs beside the site, "
+        "one per host, at the lowest CPU priority, until SIGTERM."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=19,
+            help="niceness added to this process (default 19: it takes only the "
+            "CPU the web processes leave)",
+        )
+
+    def handle(self, *args, **options):
+        path = settings.FOR_YOU_WARMER_SOCKET
+        if not path:
+            raise CommandError("FOR_YOU_WARMER_SOCKET is empty: nothing to listen on")
+        try:
+            os.nice(options["nice"])
+            doorbell = Doorbell(path)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot listen on {path}: {exc}") from exc
+        stop = stop_on_signals()
+        totals = WarmTotals()
+        self.stdout.write(f"warm_for_you: listening on {path}")
+        try:
+            warm_until(stop, doorbell, totals)
+        finally:
+            doorbell.close()
+        self.stdout.write(
+            f"warm_for_you: warmed={totals.warmed} without_row={totals.without_row} "
+            f"failed={totals.failed}"
+        )

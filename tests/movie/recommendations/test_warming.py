@@ -1,0 +1,192 @@
+"""The For-you row warmed off the request: a web process names the visitor whose
+history it stored, the warmer fine-tunes their row into the host's kept lists,
+and their next home page, on any process, is answered from it."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from movie.identity import ANON_KEY
+from movie.recommendations import warming
+from movie.recommendations.doorbell import Doorbell, histories_stored
+from movie.recommendations.warming import WarmTotals, warm_visitors
+from pytorch_models.ngcf.predictor import NgcfPredictor
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def fine_tunings(monkeypatch):
+    """The lists the model fine-tuned so far (their k)."""
+    calls = []
+    recommend = NgcfPredictor.recommend
+
+    def counted(self, *args, **kwargs):
+        calls.append(kwargs.get("k"))
+        return recommend(self, *args, **kwargs)
+
+    monkeypatch.setattr(NgcfPredictor, "recommend", counted)
+    return calls
+
+
+@pytest.fixture
+def doorbell():
+    bell = Doorbell(settings.FOR_YOU_WARMER_SOCKET)
+    yield bell
+    bell.close()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks, monkeypatch):
+    """Each request's commit callbacks run when it ends, as they would outside
+    the test's transaction."""
+    from django.test import Client
+
+    request = Client.request
+
+    def request_committed(self, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request(self, **kwargs)
+
+    monkeypatch.setattr(Client, "request", request_committed)
+
+
+def click(client, *movie_ids):
+    for movie_id in movie_ids:
+        assert client.post(f"/movie/{movie_id}/click/").status_code == 302
+
+
+def for_you(client) -> list[int]:
+    return [m.pk for m in client.get("/").context["for_you"]]
+
+
+def test_the_warmed_row_serves_the_next_home_page_without_fine_tuning(
+    visitor, parity_site, fine_tunings, doorbell, committed
+):
+    click(visitor, 2, 4, 6)
+    named = doorbell.wait(1.0)
+    assert named == [visitor.session[ANON_KEY]]  # three clicks, named once
+    totals = WarmTotals()
+    warm_visitors(named, totals)
+    assert (totals.warmed, totals.failed) == (1, 0)
+    assert fine_tunings == [6]
+    row = for_you(visitor)
+    assert fine_tunings == [6]  # the page fine-tuned nothing
+    assert len(row) == 6 and not {2, 4, 6} & set(row)
+    caches["kept_lists"].clear()
+    assert for_you(visitor) == row  # what the page fine-tunes itself
+    assert fine_tunings == [6, 6]
+
+
+def test_a_visitor_who_moved_the_dial_is_fine_tuned_in_the_request(
+    visitor, parity_site, fine_tunings, doorbell, committed
+):
+    assert visitor.post("/movie/ngcf/dial/", {"centring": "0.0"}).status_code == 302
+    click(visitor, 2, 4, 6)
+    warm_visitors(doorbell.wait(1.0), WarmTotals())
+    for_you(visitor)
+    assert fine_tunings == [6, 6]  # the warmer knows only the dial's default
+
+
+def test_a_page_view_names_nobody(visitor, parity_site, doorbell, committed):
+    click(visitor, 2, 4)
+    doorbell.wait(1.0)
+    for page in ("/", "/movie/ngcf/", "/movie/2/"):
+        assert visitor.get(page).status_code == 200  # impressions recorded
+    assert doorbell.wait(0.2) == []
+
+
+def test_deleting_an_event_names_the_visitor(visitor, parity_site, doorbell, committed):
+    click(visitor, 2, 4)
+    doorbell.wait(1.0)
+    history = visitor.get("/api/history").json()
+    event_id = history["events"][0]["event_id"]
+    assert visitor.delete(f"/api/history/{event_id}").status_code == 204
+    assert doorbell.wait(1.0) == [visitor.session[ANON_KEY]]
+
+
+@pytest.mark.parametrize("socket_file", ["missing", "left by a dead warmer"])
+def test_without_a_warmer_a_click_is_stored_and_answered(
+    visitor, parity_site, committed, socket_file
+):
+    path = Path(settings.FOR_YOU_WARMER_SOCKET)
+    if socket_file != "missing":
+        dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        dead.bind(str(path))
+        dead.close()  # the file stays, nobody reads it
+    try:
+        click(visitor, 2)
+        events = visitor.get("/api/history").json()["events"]
+        assert [e["movie_id"] for e in events] == [2]
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_a_visitor_that_fails_does_not_stop_the_others(db):
+    def warm(user_key: str) -> bool:
+        if user_key == "v:broken":
+            raise RuntimeError("boom")
+        return user_key != "v:no-row"
+
+    totals = WarmTotals()
+    warm_visitors(["v:broken", "v:a", "v:no-row", "v:b"], totals, warm=warm)
+    assert (totals.warmed, totals.without_row, totals.failed) == (2, 1, 1)
+
+
+def test_the_loop_warms_what_the_doorbell_names_until_stopped(
+    parity_site, doorbell, fine_tunings, visitor, committed
+):
+    click(visitor, 2, 4, 6)
+    doorbell.wait(1.0)  # the clicks' own datagrams
+    stop, totals = threading.Event(), WarmTotals()
+    user_key = visitor.session[ANON_KEY]
+
+    def web_process() -> None:  # rings, then stops the loop once it warmed
+        histories_stored([user_key])
+        for _ in range(500):
+            if totals.warmed:
+                break
+            stop.wait(0.02)
+        stop.set()
+
+    ringer = threading.Thread(target=web_process, daemon=True)
+    ringer.start()
+    warming.warm_until(stop, doorbell, totals, 0.05)  # this thread: the test's DB
+    ringer.join()
+    assert totals.warmed == 1 and fine_tunings == [6]
+
+
+def test_the_command_refuses_an_empty_socket_setting(settings):
+    settings.FOR_YOU_WARMER_SOCKET = ""
+    with pytest.raises(CommandError, match="FOR_YOU_WARMER_SOCKET"):
+        call_command("warm_for_you", nice=0)
+
+
+def test_another_process_reads_what_this_one_kept():
+    caches["kept_lists"].set("row", [1, 2, 3])
+    script = (
+        "import django, json; django.setup();"
+        "from django.core.cache import caches;"
+        "print(json.dumps(caches['kept_lists'].get('row')))"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "pseudorec.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, 2, 3]
