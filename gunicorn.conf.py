@@ -44,6 +44,10 @@ def when_ready(server):
         return
     from django.db import connections
 
+    # The digest of the fine-tuning code that kept For-you rows are kept
+    # under, read from the code the master holds (workers forked again later
+    # run that code, whatever is on disk by then).
+    import movie.recommendations.selectors  # noqa: F401
     from movie.recommendations.predictor import preload_predictor
 
     # No watcher thread in the master: a thread touching the database while the

@@ -7,7 +7,7 @@ loaded.
     python -m benchmarks.ngcf_http --path /           # the home page (For-you row)
     python -m benchmarks.ngcf_http --path / --new-visitors   # home, no history
     python -m benchmarks.ngcf_http --path / --click-first    # home right after a click
-    python -m benchmarks.ngcf_http --path / --journey 0.5    # click, movie page, home
+    python -m benchmarks.ngcf_http --path / --click-first --think 0.5  # and its page
 
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
@@ -66,16 +66,18 @@ def run_clients(
     """Each visitor's page times; with ``click_first`` each visitor clicks a movie
     it has not clicked before each request and deletes the one it clicked before
     the previous request (neither timed), so no page is seen again with the same
-    history and the history keeps its length. With ``think_s`` (a journey) it
-    then opens the clicked movie's page and reads it for ``think_s`` seconds
-    before the timed request, as a visitor who clicked a poster and came back."""
+    history and the history keeps its length. With ``think_s`` it then opens a
+    movie's page (the one it clicked, or Star Wars) and reads it for ``think_s``
+    seconds before the timed request: with ``click_first``, a visitor who
+    clicked a poster and came back."""
     times: list[float] = []
     lock = threading.Lock()
 
     def loop(visitor: Visitor) -> None:
         mine = []
         for _ in range(requests):
-            if click_first or think_s is not None:
+            movie_id = 50
+            if click_first:
                 movie_id = _replace_last_click(visitor)
             if think_s is not None:
                 status, _ = visitor.request("GET", f"/movie/{movie_id}/")
@@ -128,11 +130,11 @@ def main() -> None:
         "the previous one: no page is seen again with the same history",
     )
     parser.add_argument(
-        "--journey",
+        "--think",
         type=float,
-        metavar="THINK_S",
-        help="before each request (not timed) a new click as --click-first, then "
-        "the clicked movie's page, read for THINK_S seconds",
+        metavar="S",
+        help="before each request (not timed, after --click-first's click) a "
+        "movie's page, read for S seconds: the clicked one, or Star Wars",
     )
     parser.add_argument(
         "--no-warmer",
@@ -161,10 +163,11 @@ def _measure(args, server, base: str, warmer) -> None:
     for _ in range(3 * args.workers):  # every worker loads the model
         run_clients(visitors, 1, args.path)
     history = "no history" if args.new_visitors else "7 to 10 clicks"
-    if args.click_first or args.journey is not None:
+    if args.click_first:
         history += ", one of them new before each request"
-    if args.journey is not None:
-        history += f", then its movie's page read for {args.journey:g} s"
+    if args.think is not None:
+        page = "its" if args.click_first else "a"
+        history += f", then {page} movie's page read for {args.think:g} s"
     print(
         f"{args.path}, visitors with {history}; gunicorn: {args.workers} "
         f"workers x {args.threads} threads, torch/BLAS 1 thread each; "
@@ -184,7 +187,7 @@ def _measure(args, server, base: str, warmer) -> None:
             args.requests,
             args.path,
             args.click_first,
-            args.journey,
+            args.think,
         )
         wall = time.perf_counter() - t0
         cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / len(times)

@@ -123,26 +123,24 @@ def for_you_warmer(
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_listening(process, limit_s=60)
+            _wait_listening(process, environment["FOR_YOU_WARMER_SOCKET"], limit_s=60)
             yield process
         finally:
             stop(process)
 
 
-def _wait_listening(process: subprocess.Popen, limit_s: float) -> None:
-    """Until the warmer's process has bound its socket (it is open in
-    /proc/<pid>/net/unix once bound)."""
+def _wait_listening(
+    process: subprocess.Popen, socket_path: str, limit_s: float
+) -> None:
+    """Until the warmer has bound its socket (the run's folder is new, so a
+    socket there is this warmer's)."""
     deadline = time.monotonic() + limit_s
-    while True:
+    while not Path(socket_path).is_socket():
         if process.poll() is not None:
             raise RuntimeError(f"warm_for_you exited with {process.returncode}")
-        with contextlib.suppress(OSError):
-            fds = Path(f"/proc/{process.pid}/fd")
-            if any("socket" in os.readlink(fd) for fd in fds.iterdir()):
-                return
         if time.monotonic() > deadline:
             raise RuntimeError(f"warm_for_you did not listen within {limit_s:.0f} s")
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager

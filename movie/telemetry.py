@@ -63,8 +63,16 @@ VISITOR_NODES = Counter(
 )
 KEPT_LISTS = Counter(
     "pseudorec_ngcf_kept_lists_total",
-    "Home-page For-you rows by whether this process had fine-tuned the same "
-    "input already (hit) or fine-tuned it now (miss)",
+    "Home-page For-you rows by whether the host's kept rows held the same "
+    "input already (hit: fine-tuned by the warmer or an earlier page) or this "
+    "page fine-tuned it (miss)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+WARMER_RINGS = Counter(
+    "pseudorec_for_you_rings_total",
+    "Visitors named to the For-you warmer, by outcome: sent, no warmer (nobody "
+    "listens) or queue full (dropped: that visitor's next home page fine-tunes)",
     ["outcome"],
     registry=REGISTRY,
 )

@@ -289,7 +289,7 @@ CACHES = {
     # process of the host; an operation that would wait on another process's
     # write for more than DATABASE_TIMEOUT seconds is skipped (a miss).
     "kept_lists": {
-        "BACKEND": "diskcache.DjangoCache",
+        "BACKEND": "movie.recommendations.kept_cache.KeptRowsCache",
         "LOCATION": os.environ.get(
             "KEPT_LISTS_DIR", str(BASE_DIR / "data" / "kept-lists")
         ),

@@ -8,16 +8,21 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
-__all__ = ["Doorbell", "histories_stored", "history_changed"]
+from movie.telemetry import WARMER_RINGS
+
+__all__ = ["Doorbell", "DoorbellTaken", "histories_stored", "history_changed"]
 
 # the longest user key (movie.models.VisitorEntry.user_key) fits in one datagram
 DATAGRAM_BYTES = 256
+# how often the reading thread looks whether the doorbell is being closed
+READ_TIMEOUT_S = 0.2
 
 _senders: dict[int, socket.socket] = {}  # pid -> this process's sending socket
 
@@ -45,47 +50,95 @@ def histories_stored(user_keys: Iterable[str]) -> None:
     path = settings.FOR_YOU_WARMER_SOCKET
     if not path:
         return
-    # No warmer (no socket file, or nobody bound to it), or its queue is full:
-    # the visitor's next home page fine-tunes in the request.
-    with contextlib.suppress(OSError):
-        sender = _sender()
-        for user_key in user_keys:
-            sender.sendto(user_key.encode(), path)
+    for user_key in user_keys:
+        try:
+            _sender().sendto(user_key.encode(), path)
+        except BlockingIOError:  # the warmer's queue is full: dropped
+            WARMER_RINGS.labels(outcome="queue full").inc()
+        except OSError:  # no socket file, or nobody bound to it
+            WARMER_RINGS.labels(outcome="no warmer").inc()
+        else:
+            WARMER_RINGS.labels(outcome="sent").inc()
+
+
+class DoorbellTaken(OSError):
+    """Another warmer listens on the socket already."""
 
 
 class Doorbell:
-    """The warmer's end of the socket: the visitors named since the last look."""
+    """The warmer's end of the socket: the visitors named since the last look.
+
+    The kernel queues few datagrams on a Unix socket (`net.unix.max_dgram_qlen`,
+    often 10), so a thread of its own keeps reading them while the warmer
+    fine-tunes, into an ordered set (each visitor once, oldest first). Make it
+    before lowering the process's priority: on Linux a thread keeps the
+    niceness it was started with.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # a socket file left by a warmer that died refuses to be bound again
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        _remove_stale(self.path)
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._socket.bind(str(self.path))
-        os.chmod(self.path, 0o600)  # only this user's processes may ring
+        mask = os.umask(0o077)  # only this user's processes may ring
+        try:
+            self._socket.bind(str(self.path))
+        finally:
+            os.umask(mask)
+        self._inode = self.path.stat().st_ino
+        self._socket.settimeout(READ_TIMEOUT_S)
+        self._named: dict[str, None] = {}
+        self._ready = threading.Condition()
+        self._closing = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="doorbell", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while not self._closing.is_set():
+            try:
+                data = self._socket.recv(DATAGRAM_BYTES)
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed
+            user_key = data.decode("utf-8", errors="replace")
+            if user_key:
+                with self._ready:
+                    self._named[user_key] = None
+                    self._ready.notify()
 
     def wait(self, timeout_s: float) -> list[str]:
-        """The visitors named, each once, oldest first: waits up to
-        ``timeout_s`` for the first, then takes what else is queued."""
-        named: dict[str, None] = {}
-        self._socket.settimeout(timeout_s)
-        try:
-            named[self._receive()] = None
-        except TimeoutError:
-            return []
-        self._socket.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            while True:
-                named[self._receive()] = None
-        return [key for key in named if key]
-
-    def _receive(self) -> str:
-        data = self._socket.recv(DATAGRAM_BYTES)
-        return data.decode("utf-8", errors="replace")
+        """The visitors named since the last call, each once, oldest first;
+        waits up to ``timeout_s`` for the first."""
+        with self._ready:
+            if not self._named:
+                self._ready.wait(timeout_s)
+            named, self._named = list(self._named), {}
+        return named
 
     def close(self) -> None:
+        self._closing.set()
+        self._reader.join(timeout=2 * READ_TIMEOUT_S)
         self._socket.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        # the path is another warmer's if it bound there since
+        with contextlib.suppress(OSError):
+            if self.path.stat().st_ino == self._inode:
+                self.path.unlink()
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove a socket file that a warmer left when it died; DoorbellTaken if
+    a warmer listens there, and OSError if the path is not a socket."""
+    if not path.exists():
+        return
+    if not path.is_socket():
+        raise FileExistsError(f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:  # nobody bound to it
+        path.unlink(missing_ok=True)
+        return
+    finally:
+        probe.close()
+    raise DoorbellTaken(f"another warmer listens on {path}")

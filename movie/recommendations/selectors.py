@@ -3,18 +3,20 @@ and what the About-NGCF page shows about the served checkpoint."""
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
 import json
 import logging
 import os
-import sqlite3
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from django.conf import settings
 from django.core.cache import caches
 from django.utils.translation import gettext as _
@@ -160,14 +162,19 @@ def recommendations_for_movies(
     return _ngcf_items(result, ratings, hidden, state.version)
 
 
-def _kept(operation: str, *args: Any) -> Any:
-    """``get`` or ``set`` on the host's kept lists; a cache that cannot be read
-    or written (its folder unwritable, the disk full) is a miss, logged, and the
-    page fine-tunes as without it."""
+def _kept(operation: str, key: str, *args: Any) -> Any:
+    """``get`` or ``set`` on the host's kept lists. Whatever goes wrong there
+    (the folder unwritable, the disk full, a value that no longer loads) is a
+    miss, logged, and the page fine-tunes as without the cache; a value that
+    cannot be read is dropped."""
+    cache = caches["kept_lists"]
     try:
-        return getattr(caches["kept_lists"], operation)(*args)
-    except (OSError, sqlite3.Error) as exc:
+        return getattr(cache, operation)(key, *args)
+    except Exception as exc:  # a cache must never fail the page
         logger.warning("kept For-you rows unavailable (%s): %r", operation, exc)
+        if operation == "get":
+            with contextlib.suppress(Exception):
+                cache.delete(key)
         return None
 
 
@@ -183,17 +190,31 @@ def _fine_tuned(predictor, movie_ids: list[int], call: dict):
         )
 
 
-@functools.cache
-def source_digest() -> str:
-    """The fine-tuning code itself: kept answers outlive the process that made
-    them (they are on disk), so a deploy that changes this code must not be
-    answered from the old code's lists."""
+def _source_digest() -> str:
+    """The code that fine-tunes, as this process imported it: kept answers
+    outlive the process that made them (they are on disk), so a deploy that
+    changes the model code, this package or the numerical libraries must not be
+    answered from the old code's rows. Read when this module is imported (in
+    gunicorn's master, before it forks: a worker forked again after a
+    `git pull` still runs the code the master imported). Files that cannot be
+    read give a digest of this process alone."""
     digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"numpy {np.__version__} torch {torch.__version__}".encode())
     root = Path(__file__).resolve().parent.parent.parent
-    folders = (root / "pytorch_models" / "ngcf", Path(__file__).resolve().parent)
-    for path in sorted(p for folder in folders for p in folder.glob("*.py")):
-        digest.update(path.read_bytes())
+    try:
+        for folder, pattern in (
+            (root / "pytorch_models", "**/*.py"),
+            (Path(__file__).resolve().parent, "*.py"),
+        ):
+            for path in sorted(folder.glob(pattern)):
+                digest.update(path.read_bytes())
+    except OSError as exc:
+        logger.warning("fine-tuning code unreadable, rows kept per process: %r", exc)
+        digest.update(f"{os.getpid()} {time.time()}".encode())
     return digest.hexdigest()
+
+
+SOURCE_DIGEST = _source_digest()
 
 
 def _kept_list_key(
@@ -209,7 +230,7 @@ def _kept_list_key(
     whose = None if trained is None else key_digest(visitor.user_key)
     described = (
         identity,
-        source_digest(),
+        SOURCE_DIGEST,
         settings.NGCF_HALF_LIFE_EVENTS,
         call["k"],
         call["epochs"],

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from movie.recommendations.doorbell import Doorbell
 from movie.recommendations.selectors import for_you_row
@@ -80,4 +80,7 @@ def warm_until(
 ) -> None:
     """Warm the visitors the doorbell names until ``stop`` is set."""
     while not stop.is_set():
-        warm_visitors(doorbell.wait(wait_s), totals)
+        named = doorbell.wait(wait_s)
+        if named and not connection.in_atomic_block:
+            close_old_connections()  # one the server dropped while idle
+        warm_visitors(named, totals)

@@ -30,10 +30,10 @@ class Command(BaseCommand):
         if not path:
             raise CommandError("FOR_YOU_WARMER_SOCKET is empty: nothing to listen on")
         try:
-            os.nice(options["nice"])
-            doorbell = Doorbell(path)
-        except (OSError, ValueError) as exc:
+            doorbell = Doorbell(path)  # its reading thread keeps the priority
+        except OSError as exc:  # taken by another warmer, not a socket, too long
             raise CommandError(f"cannot listen on {path}: {exc}") from exc
+        os.nice(options["nice"])  # this thread only: the one that fine-tunes
         stop = stop_on_signals()
         totals = WarmTotals()
         self.stdout.write(f"warm_for_you: listening on {path}")

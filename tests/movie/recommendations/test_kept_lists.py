@@ -5,6 +5,8 @@ dial, the served model or its fine-tuning settings) is."""
 
 import shutil
 import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -146,3 +148,35 @@ def test_kept_rows_that_cannot_be_read_or_written_are_a_miss(
     assert response.status_code == 200
     assert [m.pk for m in response.context["for_you"]] == first
     assert len(fine_tunings) == 2  # fine-tuned in the request, as without a cache
+
+
+def test_a_write_another_process_holds_up_is_dropped_not_waited_for():
+    """The warmer (at the lowest CPU priority) may hold a shard's write lock
+    while a page writes its row: the page's write gives up, it does not wait."""
+    cache = caches["kept_lists"]
+    holders = []
+    for shard in cache._cache._shards:
+        holder = sqlite3.connect(Path(shard.directory) / "cache.db", timeout=0)
+        holder.isolation_level = None
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a writer holds it
+        holders.append(holder)
+    try:
+        started = time.monotonic()
+        assert cache.set("row", [1, 2, 3]) is False
+        assert time.monotonic() - started < 1.0
+    finally:
+        for holder in holders:
+            holder.rollback()
+            holder.close()
+    assert cache.set("row", [1, 2, 3]) is True
+    assert cache.get("row") == [1, 2, 3]
+
+
+def test_the_cache_stays_usable_across_requests(visitor, parity_site, fine_tunings):
+    """Django closes every cache when a request ends; the kept rows' cache keeps
+    its connections, and answers the next request as before."""
+    click(visitor, 2, 4, 6)
+    first = for_you(visitor)
+    caches["kept_lists"].close()
+    assert for_you(visitor) == first
+    assert len(fine_tunings) == 1
