@@ -12,21 +12,6 @@ import pytest
 from django.core.cache import caches
 
 from movie.recommendations import predictor as served
-from pytorch_models.ngcf.predictor import NgcfPredictor
-
-
-@pytest.fixture
-def fine_tunings(monkeypatch):
-    """The number of lists the model fine-tuned so far."""
-    calls = []
-    recommend = NgcfPredictor.recommend
-
-    def counted(self, *args, **kwargs):
-        calls.append(kwargs.get("k"))
-        return recommend(self, *args, **kwargs)
-
-    monkeypatch.setattr(NgcfPredictor, "recommend", counted)
-    return calls
 
 
 def for_you(client) -> list[int]:
