@@ -4,12 +4,14 @@ clicks, each millisecond given to exactly one part.
 
     python -m benchmarks.page_profile --views 20
     python -m benchmarks.page_profile --views 20 --tree ngcf   # pyinstrument's tree
-    python -m benchmarks.page_profile --views 100 --pages home home-click
+    python -m benchmarks.page_profile --views 100 --pages home home-click home-warmed
 
 `home-click` is the home page right after a new event: before each view (not
 timed, not in the parts) the visitor deletes its previous extra click and clicks
 a movie it has not clicked, so the For-you row is fine-tuned in every view at a
 constant history length, as `ngcf_http --click-first` does over HTTP.
+`home-warmed` is the same after the For-you warmer's work for that click (also
+not timed): the visitor came back after the warmer kept their new row.
 
 Needs `make model` first (the database with the catalogue and the checkpoint).
 The parts are exclusive: SQL inside the impression write counts as the
@@ -41,6 +43,7 @@ PAGES = {
     "home-new": "/",  # a new visitor each view: no cookie, no history
     "home": "/",
     "home-click": "/",  # a new click before each view (_NewClicks)
+    "home-warmed": "/",  # the same, and the warmer's work for it
     "ngcf": "/movie/ngcf/",
     "detail": "/movie/50/",
     "genre": "/genre/sci-fi/",
@@ -175,10 +178,12 @@ def _collector_pauses() -> _Pauses:
 class _NewClicks:
     """Before each `home-click` view: the visitor's previous extra click deleted
     and a movie it never clicked clicked (ids from 400 on are none of CLICKS),
-    so the history keeps its length. What this costs is left out of the ledger."""
+    so the history keeps its length; with `warm`, the For-you warmer's work for
+    them after. What this costs is left out of the ledger."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, warm: bool = False) -> None:
         self.ledger = ledger
+        self.warm = warm
         self.movie_ids = itertools.count(400)
         self.extra: str | None = None  # the event id of the previous one
 
@@ -191,15 +196,27 @@ class _NewClicks:
         response = client.post("/api/events", body, "application/json")
         assert response.status_code == 201, response.status_code
         self.extra = response.json()["event_id"]
+        if self.warm:
+            from movie.identity import ANON_KEY
+            from movie.recommendations.warming import warm_for_you
+
+            assert warm_for_you(client.session[ANON_KEY])
         self.ledger.seconds, self.ledger.calls = seconds, calls
 
 
+def _new_clicks(page: str, ledger: Ledger) -> _NewClicks | None:
+    """What comes before each view of the page, if anything."""
+    if page in ("home-click", "home-warmed"):
+        return _NewClicks(ledger, warm=page == "home-warmed")
+    return None
+
+
 def _measure(
-    visitor, path: str, views: int, ledger: Ledger, click_first: bool = False
+    visitor, path: str, views: int, ledger: Ledger, new_click: _NewClicks | None
 ) -> dict:
     """`visitor`: the visitor's client, or None for a new visitor each view. Times
     Django's handler (middleware, view, templates), not the test client; with
-    `click_first` a new click before each view (not timed)."""
+    `new_click` a new click before each view (not timed)."""
     from django.core.handlers.base import BaseHandler
     from django.db import connection
     from django.test import Client
@@ -212,7 +229,7 @@ def _measure(
     handle = BaseHandler.get_response
 
     def timed(handler, request):
-        if request.method != "GET":  # the clicks of click_first
+        if request.method != "GET":  # the clicks of new_click
             return handle(handler, request)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         with ledger.part("view, middleware"):
@@ -223,7 +240,6 @@ def _measure(
 
     BaseHandler.get_response = timed
     pauses = _collector_pauses()
-    new_click = _NewClicks(ledger) if click_first else None
     try:
         for _ in range(views):
             client = visitor or Client()
@@ -275,7 +291,7 @@ def _tree(visitor, path_name: str, views: int) -> None:
     for _ in range(3):
         (visitor or Client()).get(PAGES[path_name])
     profiler = Profiler(interval=0.0002)
-    new_click = _NewClicks(Ledger()) if path_name == "home-click" else None
+    new_click = _new_clicks(path_name, Ledger())
     for _ in range(views):
         client = visitor or Client()
         if new_click:
@@ -327,7 +343,7 @@ def main() -> None:
         for name in args.pages:
             visitor = None if name == "home-new" else client
             result = _measure(
-                visitor, PAGES[name], args.views, ledger, name == "home-click"
+                visitor, PAGES[name], args.views, ledger, _new_clicks(name, ledger)
             )
             _report(name, PAGES[name], args.views, result)
 
