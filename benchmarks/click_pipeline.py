@@ -4,8 +4,10 @@ outbox -> Kafka -> consume_clicks -> DynamoDB, in clicks per second.
     DJANGO_ENV_FILE=.env.stack python -m benchmarks.click_pipeline --clicks 1000
 
 (`make bench-clicks` starts the local servers and runs this.) It starts gunicorn, a
-`consume_clicks` process with a topic and consumer group of the run's own, and the
-outbox relay (`relay_outbox`, as `make run-stack` runs it), then:
+`consume_clicks` process with a topic and consumer group of the run's own, the
+outbox relay (`relay_outbox`) and the For-you warmer (`warm_for_you`, which the
+consumer names the visitors it stored to; not with `--no-warmer`), as `make
+run-stack` runs them, then:
 
 0. ready: one click, and a wait until the consumer has stored it. A new consumer
    takes seconds to be given the topic's partitions (the group's join); the site's
@@ -24,9 +26,9 @@ outbox relay (`relay_outbox`, as `make run-stack` runs it), then:
 
 It also prints the CPU each part of the run used during the burst (from /proc,
 first POST to the consumer's commit of the last click), per click: the web
-workers, the relay, the consumer, the broker, moto_server, the database server
-and this process (the clients and the commit wait). On 2 shared cores that sum
-is what bounds the rate.
+workers, the relay, the consumer, the warmer, the broker, moto_server, the
+database server and this process (the clients and the commit wait). On 2
+shared cores that sum is what bounds the rate.
 
 "In the history" is polled by key: the 201 names the event's `user_key`, `ts` and
 `event_id`, hence its item's primary key in the visitor's partition (`user_key`,
@@ -63,7 +65,14 @@ from kafka import KafkaConsumer, TopicPartition
 from benchmarks.http_visitor import Visitor
 from benchmarks.machine import speed_line
 from benchmarks.ngcf_http import cpu_seconds, worker_pids
-from benchmarks.servers import ROOT, gunicorn, served_concurrency, stop
+from benchmarks.servers import (
+    ROOT,
+    for_you_warmer,
+    gunicorn,
+    served_concurrency,
+    served_environment,
+    stop,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
 django.setup()
@@ -98,6 +107,7 @@ class BenchConfig:
     paced_rate: float
     paced_seconds: float
     poll_ms: float
+    no_warmer: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +143,8 @@ class BenchResult:
             f"clicks={c.clicks} visitors={c.visitors} "
             f"client_threads={c.client_threads} "
             f"gunicorn={c.web_workers} workers x {c.web_threads} threads "
-            f"consumer=1 process x {c.consumer_workers} store threads",
+            f"consumer=1 process x {c.consumer_workers} store threads "
+            f"warmer={'no' if c.no_warmer else 'yes'}",
             f"burst: HTTP accepted {c.clicks / self.http_seconds:.0f} clicks/s "
             f"(POST p50 {statistics.median(lat):.1f} ms, "
             f"p95 {_pct(lat, 0.95):.1f} ms)",
@@ -222,7 +233,7 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
     # table grown by earlier runs would slow every history read.
     store = _store_make(f"bench-{run}")
     env = {
-        **os.environ,
+        **served_environment(),  # the warmer's socket and kept rows of this run
         "KAFKA_TOPIC": f"bench-{run}",
         "KAFKA_CONSUMER_GROUP": f"bench-{run}",
         "DYNAMODB_TABLE": store.table,
@@ -238,14 +249,21 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
         [sys.executable, "manage.py", "relay_outbox"], cwd=ROOT, env=env
     )
     try:
-        with gunicorn(
-            workers=config.web_workers, threads=config.web_threads, env=env
-        ) as (web, base):
+        with contextlib.ExitStack() as servers:
+            web, base = servers.enter_context(
+                gunicorn(
+                    workers=config.web_workers, threads=config.web_threads, env=env
+                )
+            )
+            warmer = None
+            if not config.no_warmer:
+                warmer = servers.enter_context(for_you_warmer(env=env))
             visitors = [Visitor(base) for _ in range(config.visitors)]
             parts = {
                 "web": [web.pid, *worker_pids(web.pid)],
                 "relay": [relay.pid],
                 "consumer": [consumer.pid],
+                **({} if warmer is None else {"warmer": [warmer.pid]}),
                 **_server_pids(),
                 "clients and wait": [os.getpid()],
             }
@@ -501,6 +519,11 @@ def main() -> None:
     parser.add_argument("--paced-rate", type=float, default=100.0)
     parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--poll-ms", type=float, default=50.0)
+    parser.add_argument(
+        "--no-warmer",
+        action="store_true",
+        help="without the For-you warmer `make run-stack` starts beside the site",
+    )
     args = parser.parse_args()
     print(speed_line())
     config = BenchConfig(**vars(args))

@@ -88,7 +88,7 @@ def _run_folder() -> Path:
     return folder
 
 
-def _served_environment(env: Mapping[str, str] | None) -> dict[str, str]:
+def served_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment as the site's processes get it: one torch and
     BLAS thread, warnings only, no access log, this run's kept rows and warmer
     socket; then ``env``."""
@@ -112,7 +112,7 @@ def for_you_warmer(
 ) -> Iterator[subprocess.Popen]:
     """`manage.py warm_for_you` as `make run` starts it beside gunicorn, with
     the same environment as :func:`gunicorn`'s; stopped on exit."""
-    environment = _served_environment(env)
+    environment = served_environment(env)
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(log.open("wb")) if log else subprocess.DEVNULL
         process = subprocess.Popen(
@@ -159,7 +159,7 @@ def gunicorn(
     per worker.
     """
     port = free_port()
-    environment = {**_served_environment(env), "GUNICORN_BIND": f"{HOST}:{port}"}
+    environment = {**served_environment(env), "GUNICORN_BIND": f"{HOST}:{port}"}
     if workers is not None:
         environment["WEB_CONCURRENCY"] = str(workers)
     if threads is not None:

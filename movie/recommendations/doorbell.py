@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -66,16 +67,22 @@ class DoorbellTaken(OSError):
 
 
 class Doorbell:
-    """The warmer's end of the socket: the visitors named since the last look.
+    """The warmer's end of the socket: the visitors named since the last look
+    and not named again for ``settle_s`` seconds.
 
     The kernel queues few datagrams on a Unix socket (`net.unix.max_dgram_qlen`,
     often 10), so a thread of its own keeps reading them while the warmer
-    fine-tunes, into an ordered set (each visitor once, oldest first). Make it
-    before lowering the process's priority: on Linux a thread keeps the
-    niceness it was started with.
+    fine-tunes, into an ordered set (each visitor once, by their last naming,
+    oldest first). Make it before lowering the process's priority: on Linux a
+    thread keeps the niceness it was started with.
+
+    A visitor named again within ``settle_s`` waits for their events to
+    settle: a row fine-tuned between two events that come within moments
+    (a click and a rating, a delete and a click, a burst) is never asked for.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, settle_s: float = 0.0) -> None:
+        self.settle_s = settle_s
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(self.path)
@@ -87,7 +94,7 @@ class Doorbell:
             os.umask(mask)
         self._inode = self.path.stat().st_ino
         self._socket.settimeout(READ_TIMEOUT_S)
-        self._named: dict[str, None] = {}
+        self._named: dict[str, float] = {}  # user key -> when last named
         self._ready = threading.Condition()
         self._closing = threading.Event()
         self._reader = threading.Thread(target=self._read, name="doorbell", daemon=True)
@@ -104,17 +111,34 @@ class Doorbell:
             user_key = data.decode("utf-8", errors="replace")
             if user_key:
                 with self._ready:
-                    self._named[user_key] = None
+                    self._named.pop(user_key, None)  # to the end: named last
+                    self._named[user_key] = time.monotonic()
                     self._ready.notify()
 
     def wait(self, timeout_s: float) -> list[str]:
-        """The visitors named since the last call, each once, oldest first;
-        waits up to ``timeout_s`` for the first."""
+        """The visitors named since the last call and quiet for ``settle_s``
+        since, each once, oldest first; waits up to ``timeout_s`` for the
+        first."""
+        deadline = time.monotonic() + timeout_s
         with self._ready:
-            if not self._named:
-                self._ready.wait(timeout_s)
-            named, self._named = list(self._named), {}
-        return named
+            while True:
+                now = time.monotonic()
+                settled = now - self.settle_s
+                # ordered by their last naming: the settled ones come first
+                due = []
+                for user_key, named_at in self._named.items():
+                    if named_at > settled:
+                        break
+                    due.append(user_key)
+                if due or now >= deadline:
+                    for user_key in due:
+                        del self._named[user_key]
+                    return due
+                if self._named:  # the oldest one settles before the deadline?
+                    first = next(iter(self._named.values()))
+                    self._ready.wait(min(deadline, first + self.settle_s) - now)
+                else:
+                    self._ready.wait(deadline - now)
 
     def close(self) -> None:
         self._closing.set()

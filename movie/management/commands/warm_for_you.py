@@ -24,13 +24,24 @@ class Command(BaseCommand):
             help="niceness added to this process (default 19: it takes only the "
             "CPU the web processes leave)",
         )
+        parser.add_argument(
+            "--settle",
+            type=float,
+            default=0.1,
+            metavar="S",
+            help="warm a visitor once they were not named again for S seconds "
+            "(default 0.1: events that come within moments are warmed once)",
+        )
 
     def handle(self, *args, **options):
         path = settings.FOR_YOU_WARMER_SOCKET
         if not path:
             raise CommandError("FOR_YOU_WARMER_SOCKET is empty: nothing to listen on")
+        if not 0 <= options["settle"] <= 60:
+            raise CommandError("--settle takes seconds from 0 to 60")
         try:
-            doorbell = Doorbell(path)  # its reading thread keeps the priority
+            # its reading thread keeps the priority
+            doorbell = Doorbell(path, settle_s=options["settle"])
         except OSError as exc:  # taken by another warmer, not a socket, too long
             raise CommandError(f"cannot listen on {path}: {exc}") from exc
         os.nice(options["nice"])  # this thread only: the one that fine-tunes

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -168,6 +169,37 @@ def test_the_command_refuses_an_empty_socket_setting(settings):
     settings.FOR_YOU_WARMER_SOCKET = ""
     with pytest.raises(CommandError, match="FOR_YOU_WARMER_SOCKET"):
         call_command("warm_for_you", nice=0)
+
+
+@pytest.mark.parametrize("settle", [-1.0, float("nan"), 61.0])
+def test_the_command_refuses_a_settle_time_out_of_range(settle):
+    with pytest.raises(CommandError, match="--settle"):
+        call_command("warm_for_you", nice=0, settle=settle)
+    assert not Path(settings.FOR_YOU_WARMER_SOCKET).exists()  # nothing bound
+
+
+def test_a_visitor_named_again_is_warmed_once_their_events_settle(settings):
+    """Events within moments of each other are warmed once, after the last:
+    a visitor named again goes behind one named since, and waits the quiet
+    time from their last naming."""
+    bell = Doorbell(settings.FOR_YOU_WARMER_SOCKET, settle_s=0.3)
+    try:
+        histories_stored(["v:a", "v:b"])
+        time.sleep(0.15)
+        histories_stored(["v:a"])
+        named_last = time.monotonic()
+        seen: dict[str, float] = {}
+        for _ in range(10):
+            for user_key in bell.wait(2.0):
+                assert user_key not in seen  # each once
+                seen[user_key] = time.monotonic()
+            if len(seen) == 2:
+                break
+        assert list(seen) == ["v:b", "v:a"]
+        assert seen["v:a"] - named_last >= 0.3
+        assert bell.wait(0.4) == []  # nothing else was waiting
+    finally:
+        bell.close()
 
 
 def test_another_process_reads_what_this_one_kept():
