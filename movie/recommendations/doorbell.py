@@ -6,6 +6,7 @@ ring it without loading the model."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -18,7 +19,15 @@ from django.db import transaction
 
 from movie.telemetry import WARMER_RINGS
 
-__all__ = ["Doorbell", "DoorbellTaken", "histories_stored", "history_changed"]
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Doorbell",
+    "DoorbellDeaf",
+    "DoorbellTaken",
+    "histories_stored",
+    "history_changed",
+]
 
 # the longest user key (movie.models.VisitorEntry.user_key) fits in one datagram
 DATAGRAM_BYTES = 256
@@ -66,6 +75,10 @@ class DoorbellTaken(OSError):
     """Another warmer listens on the socket already."""
 
 
+class DoorbellDeaf(OSError):
+    """The socket failed: the doorbell hears nobody any more."""
+
+
 class Doorbell:
     """The warmer's end of the socket: the visitors named since the last look
     and not named again for ``settle_s`` seconds.
@@ -97,6 +110,7 @@ class Doorbell:
         self._named: dict[str, float] = {}  # user key -> when last named
         self._ready = threading.Condition()
         self._closing = threading.Event()
+        self._failure: OSError | None = None
         self._reader = threading.Thread(target=self._read, name="doorbell", daemon=True)
         self._reader.start()
 
@@ -106,8 +120,13 @@ class Doorbell:
                 data = self._socket.recv(DATAGRAM_BYTES)
             except TimeoutError:
                 continue
-            except OSError:
-                return  # closed
+            except OSError as exc:
+                if not self._closing.is_set():  # not closed by us: say so
+                    logger.exception("the warmer's doorbell cannot read its socket")
+                    with self._ready:
+                        self._failure = exc
+                        self._ready.notify()
+                return
             user_key = data.decode("utf-8", errors="replace")
             if user_key:
                 with self._ready:
@@ -118,10 +137,12 @@ class Doorbell:
     def wait(self, timeout_s: float) -> list[str]:
         """The visitors named since the last call and quiet for ``settle_s``
         since, each once, oldest first; waits up to ``timeout_s`` for the
-        first."""
+        first. DoorbellDeaf once the socket failed."""
         deadline = time.monotonic() + timeout_s
         with self._ready:
             while True:
+                if self._failure is not None:
+                    raise DoorbellDeaf(f"{self.path}: {self._failure}")
                 now = time.monotonic()
                 settled = now - self.settle_s
                 # ordered by their last naming: the settled ones come first

@@ -25,6 +25,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 class KeptRowsCache(DjangoCache):
     def __init__(self, directory: str, params: dict) -> None:
         os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)  # one made before, by hand or older code
         super().__init__(directory, params)
 
     def set(

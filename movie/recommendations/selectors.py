@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -167,14 +168,16 @@ def _kept(operation: str, key: str, *args: Any) -> Any:
     (the folder unwritable, the disk full, a value that no longer loads) is a
     miss, logged, and the page fine-tunes as without the cache; a value that
     cannot be read is dropped."""
-    cache = caches["kept_lists"]
     try:
+        # made on first use in each thread: a folder that cannot be made or
+        # opened fails here, and is a miss like any other failure
+        cache = caches["kept_lists"]
         return getattr(cache, operation)(key, *args)
     except Exception as exc:  # a cache must never fail the page
         logger.warning("kept For-you rows unavailable (%s): %r", operation, exc)
         if operation == "get":
             with contextlib.suppress(Exception):
-                cache.delete(key)
+                caches["kept_lists"].delete(key)
         return None
 
 
@@ -200,6 +203,9 @@ def _source_digest() -> str:
     read give a digest of this process alone."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"numpy {np.__version__} torch {torch.__version__}".encode())
+    # the candidate index of large catalogues (pytorch_models.ngcf.candidates)
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        digest.update(f"faiss {importlib.metadata.version('faiss-cpu')}".encode())
     root = Path(__file__).resolve().parent.parent.parent
     try:
         for folder, pattern in (

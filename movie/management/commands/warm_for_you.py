@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from movie.management.stopping import stop_on_signals
-from movie.recommendations.doorbell import Doorbell
+from movie.recommendations.doorbell import Doorbell, DoorbellDeaf
 from movie.recommendations.warming import WarmTotals, warm_until
 
 
@@ -50,6 +50,8 @@ class Command(BaseCommand):
         self.stdout.write(f"warm_for_you: listening on {path}")
         try:
             warm_until(stop, doorbell, totals)
+        except DoorbellDeaf as exc:  # the pages fine-tune for themselves
+            raise CommandError(f"stopped listening: {exc}") from exc
         finally:
             doorbell.close()
         self.stdout.write(

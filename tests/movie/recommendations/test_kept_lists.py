@@ -157,11 +157,47 @@ def test_a_write_another_process_holds_up_is_dropped_not_waited_for():
     assert cache.get("row") == [1, 2, 3]
 
 
-def test_the_cache_stays_usable_across_requests(visitor, parity_site, fine_tunings):
+def test_the_cache_keeps_its_connections_across_requests(
+    visitor, parity_site, fine_tunings
+):
     """Django closes every cache when a request ends; the kept rows' cache keeps
-    its connections, and answers the next request as before."""
+    its connections (reopening them costs more than the read), and answers the
+    next request as before."""
     click(visitor, 2, 4, 6)
     first = for_you(visitor)
+    shards = caches["kept_lists"]._cache._shards
+    opened = [shard._local.con for shard in shards]
     caches["kept_lists"].close()
-    assert for_you(visitor) == first
+    assert for_you(visitor) == first  # a request, which closes the caches
+    assert [shard._local.con for shard in shards] == opened
     assert len(fine_tunings) == 1
+
+
+def test_a_folder_that_cannot_be_made_is_a_miss(
+    visitor, parity_site, fine_tunings, settings, tmp_path
+):
+    """The cache is made on first use; a KEPT_LISTS_DIR that cannot be made
+    (here a file stands there) fails that, and the page fine-tunes."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    kept = {**settings.CACHES["kept_lists"], "LOCATION": str(blocked)}
+    settings.CACHES = {**settings.CACHES, "kept_lists": kept}
+    click(visitor, 2, 4, 6)
+    for _ in range(2):
+        response = visitor.get("/")
+        assert response.status_code == 200
+        assert len(response.context["for_you"]) == 6
+    assert len(fine_tunings) == 2  # nothing kept: fine-tuned in each page
+    assert blocked.read_text() == "not a folder"
+
+
+def test_an_existing_folder_is_made_private(settings, tmp_path):
+    """Its values are pickles the web processes load: only the site's user
+    may write there, whoever made the folder."""
+    folder = tmp_path / "kept"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    kept = {**settings.CACHES["kept_lists"], "LOCATION": str(folder)}
+    settings.CACHES = {**settings.CACHES, "kept_lists": kept}
+    caches["kept_lists"].set("row", [1])
+    assert folder.stat().st_mode & 0o777 == 0o700
