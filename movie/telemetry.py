@@ -103,12 +103,22 @@ class OutboxBacklog:
     A broker that is down shows as a growing age with every visitor's first
     event failing; a record the broker refuses every time, which holds back its
     visitor's later events, as a few failed events whose attempts only grow
-    while the rest flow. One scan of the outbox per scrape (it is small unless
-    the bus has been away). Without the database the four are left out of the
-    scrape (an absent series, and a warning in the log), which still answers."""
+    while the rest flow. Each scrape reads at most the oldest ``SCAN_LIMIT``
+    rows, by the primary key: the outbox is large exactly when the bus has been
+    away, and every process of every host is scraped. Beyond that the count
+    stays at ``SCAN_LIMIT`` and the failed events and attempts are those of
+    the oldest rows, where they stay. Without the database the four are left
+    out of the scrape (an absent series, and a warning in the log), which still
+    answers."""
+
+    SCAN_LIMIT = 100_000
 
     NAMES = (
-        ("pseudorec_outbox_events", "Events in the outbox, not yet taken by the bus"),
+        (
+            "pseudorec_outbox_events",
+            f"Events in the outbox, not yet taken by the bus (counted up to "
+            f"{SCAN_LIMIT:,}; the failed ones and the attempts among those oldest)",
+        ),
         (
             "pseudorec_outbox_oldest_seconds",
             "Age of the oldest event in the outbox (0 when it is empty)",
@@ -129,7 +139,16 @@ class OutboxBacklog:
 
     def collect(self) -> list[GaugeMetricFamily]:
         try:
-            row = OutboxEvent.objects.aggregate(
+            rows = OutboxEvent.objects.all()
+            # the id of the SCAN_LIMIT-th oldest row, if there are that many
+            bound = list(
+                rows.order_by("id").values_list("id", flat=True)[
+                    self.SCAN_LIMIT - 1 : self.SCAN_LIMIT
+                ]
+            )
+            if bound:
+                rows = rows.filter(id__lte=bound[0])
+            row = rows.aggregate(
                 events=Count("id"),
                 oldest=Min("created"),
                 failed=Count("id", filter=Q(attempts__gt=0)),

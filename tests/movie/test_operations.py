@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from movie import telemetry
 from movie.models import OutboxEvent
 
 
@@ -64,17 +65,37 @@ def test_metrics_show_the_outbox_backlog(db):
     assert scraped["pseudorec_outbox_attempts_max"] == 7
 
 
-def test_metrics_answer_without_the_outbox_when_the_database_fails(
-    db, monkeypatch, caplog
-):
+def test_metrics_count_the_oldest_events_up_to_a_limit(db, monkeypatch):
+    """A large outbox (the bus away for long) is not scanned whole at every
+    scrape: the count stops at the limit, the failed events and attempts are
+    those of the oldest rows, and the age is the oldest row's."""
+    monkeypatch.setattr(telemetry.OutboxBacklog, "SCAN_LIMIT", 2)
+    rows = [
+        OutboxEvent.objects.create(event_id=uuid.uuid4(), user_key=key, payload={})
+        for key in ("v1", "v2", "v3")
+    ]
+    OutboxEvent.objects.filter(pk=rows[0].pk).update(
+        created=timezone.now() - timedelta(seconds=90), attempts=7
+    )
+    OutboxEvent.objects.filter(pk=rows[2].pk).update(attempts=9)  # past the limit
+    scraped = _scraped(Client())
+    assert scraped["pseudorec_outbox_events"] == 2
+    assert 90 <= scraped["pseudorec_outbox_oldest_seconds"] < 120
+    assert scraped["pseudorec_outbox_failed_events"] == 1
+    assert scraped["pseudorec_outbox_attempts_max"] == 7
+
+
+def test_metrics_answer_without_the_outbox_when_the_database_fails(db, caplog):
     asked = []
 
-    def gone(**_):
-        asked.append(True)
-        raise OperationalError("server has gone away")
+    def gone(execute, sql, params, many, context):
+        if OutboxEvent._meta.db_table in sql:
+            asked.append(True)
+            raise OperationalError("server has gone away")
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(OutboxEvent.objects, "aggregate", gone)
-    scraped = _scraped(Client())
+    with connection.execute_wrapper(gone):
+        scraped = _scraped(Client())
     assert asked, "the outbox was not read"
     assert "pseudorec_outbox_events" not in scraped
     assert any(name.startswith("pseudorec_") for name in scraped)
