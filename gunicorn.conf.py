@@ -19,8 +19,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # so its threads add no CPU; and a browser's keep-alive connection stays with
 # the worker that accepted it, so a worker with idle threads gathered
 # connections while another sat idle (docs/BENCHMARKS.md, "Serving bars":
-# 8 clients, 2 workers x 4 threads against 4 x 1). Idle keep-alive connections
-# wait in gunicorn's poller, not on a thread.
+# 8 clients, 2 workers x 4 threads against 4 x 1). With one thread gunicorn
+# runs its sync worker, which closes the connection after each response, so
+# every request goes to whichever worker is free (keep-alive with one thread,
+# the gthread worker, gained nothing: BENCHMARKS.md, "Tried and dropped").
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = 120

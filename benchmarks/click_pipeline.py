@@ -13,7 +13,7 @@ run-stack` runs them, then:
    takes seconds to be given the topic's partitions (the group's join); the site's
    consumer runs all along, so this is left out of the burst, and printed;
 1. burst: posts `--clicks` clicks as fast as `--client-threads` clients can (each
-   visitor with its own session and CSRF cookie, keep-alive), and waits until every
+   visitor with its own session and CSRF cookie), and waits until every
    click is in the DynamoDB click log: clicks accepted per second over HTTP, clicks
    stored per second end to end (first POST to the consumer's commit of the last
    click: it commits an offset only once the store took every event before it),

@@ -1,6 +1,6 @@
-"""One visitor of the HTTP benchmarks: its own keep-alive connection, session and
-CSRF cookie (http.client: a light client, since it shares the cores with the
-server it measures)."""
+"""One visitor of the HTTP benchmarks: its own connection (kept alive where the
+server keeps it), session and CSRF cookie (http.client: a light client, since
+it shares the cores with the server it measures)."""
 
 from __future__ import annotations
 

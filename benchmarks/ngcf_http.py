@@ -12,8 +12,9 @@ loaded.
 Needs the site's data set up first (`make run` once, or `make model`): the database
 with the catalogue and the trained checkpoint. Each client is its own visitor with
 ten clicks on popular movies, so every NGCF page view (and the home page's For-you
-row) fine-tunes NGCF for that visitor; each keeps its connection open between
-requests, as a browser does. `--new-visitors`: visitors without any history.
+row) fine-tunes NGCF for that visitor; each asks to keep its connection open
+between requests, as a browser does (gunicorn's sync worker, one thread, closes
+it after each response). `--new-visitors`: visitors without any history.
 The For-you warmer (`manage.py warm_for_you`) runs beside gunicorn as `make run`
 starts it, unless `--no-warmer`; its CPU counts as the server's.
 """
