@@ -182,8 +182,13 @@ class _NewClicks:
     them after. What this costs is left out of the ledger."""
 
     def __init__(self, ledger: Ledger, warm: bool = False) -> None:
+        from movie.identity import ANON_KEY
+        from movie.recommendations.warming import warm_for_you
+
         self.ledger = ledger
-        self.warm = warm
+        self.warm = None
+        if warm:  # the visitor's row, as the warmer makes it
+            self.warm = lambda client: warm_for_you(client.session[ANON_KEY])
         self.movie_ids = itertools.count(400)
         self.extra: str | None = None  # the event id of the previous one
 
@@ -197,10 +202,7 @@ class _NewClicks:
         assert response.status_code == 201, response.status_code
         self.extra = response.json()["event_id"]
         if self.warm:
-            from movie.identity import ANON_KEY
-            from movie.recommendations.warming import warm_for_you
-
-            assert warm_for_you(client.session[ANON_KEY])
+            assert self.warm(client)
         self.ledger.seconds, self.ledger.calls = seconds, calls
 
 

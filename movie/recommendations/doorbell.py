@@ -144,22 +144,26 @@ class Doorbell:
                 if self._failure is not None:
                     raise DoorbellDeaf(f"{self.path}: {self._failure}")
                 now = time.monotonic()
-                settled = now - self.settle_s
-                # ordered by their last naming: the settled ones come first
-                due = []
-                for user_key, named_at in self._named.items():
-                    if named_at > settled:
-                        break
-                    due.append(user_key)
+                due = self._settled(now)
                 if due or now >= deadline:
                     for user_key in due:
                         del self._named[user_key]
                     return due
-                if self._named:  # the oldest one settles before the deadline?
-                    first = next(iter(self._named.values()))
-                    self._ready.wait(min(deadline, first + self.settle_s) - now)
-                else:
-                    self._ready.wait(deadline - now)
+                wake = deadline
+                if self._named:  # the oldest one settles first
+                    oldest = next(iter(self._named.values()))
+                    wake = min(deadline, oldest + self.settle_s)
+                self._ready.wait(wake - now)
+
+    def _settled(self, now: float) -> list[str]:
+        """The named visitors quiet for ``settle_s`` at ``now``: the first ones,
+        as they are ordered by their last naming. Under ``_ready``."""
+        due = []
+        for user_key, named_at in self._named.items():
+            if named_at + self.settle_s > now:
+                break
+            due.append(user_key)
+        return due
 
     def close(self) -> None:
         self._closing.set()

@@ -42,6 +42,18 @@ def _scraped(client) -> dict[str, float]:
     }
 
 
+def _waiting(*attempts: int) -> None:
+    """Outbox rows, oldest first, with these send attempts; the first 90 s old."""
+    for n, tries in enumerate(attempts):
+        OutboxEvent.objects.create(
+            event_id=uuid.uuid4(), user_key=f"v{n}", payload={}, attempts=tries
+        )
+    oldest = OutboxEvent.objects.order_by("id")[:1].get()
+    OutboxEvent.objects.filter(pk=oldest.pk).update(
+        created=timezone.now() - timedelta(seconds=90)
+    )
+
+
 def test_metrics_show_the_outbox_backlog(db):
     """Waiting events, the oldest one's age, the failed ones and the most
     attempts, as the database holds them now."""
@@ -50,14 +62,7 @@ def test_metrics_show_the_outbox_backlog(db):
     assert empty["pseudorec_outbox_oldest_seconds"] == 0
     assert empty["pseudorec_outbox_failed_events"] == 0
     assert empty["pseudorec_outbox_attempts_max"] == 0
-    rows = [
-        OutboxEvent.objects.create(event_id=uuid.uuid4(), user_key=key, payload={})
-        for key in ("v1", "v1", "v2")
-    ]
-    OutboxEvent.objects.filter(pk=rows[0].pk).update(
-        created=timezone.now() - timedelta(seconds=90), attempts=7, last_error="x"
-    )
-    OutboxEvent.objects.filter(pk=rows[2].pk).update(attempts=1)
+    _waiting(7, 0, 1)
     scraped = _scraped(Client())
     assert scraped["pseudorec_outbox_events"] == 3
     assert 90 <= scraped["pseudorec_outbox_oldest_seconds"] < 120
@@ -70,14 +75,7 @@ def test_metrics_count_the_oldest_events_up_to_a_limit(db, monkeypatch):
     scrape: the count stops at the limit, the failed events and attempts are
     those of the oldest rows, and the age is the oldest row's."""
     monkeypatch.setattr(telemetry.OutboxBacklog, "SCAN_LIMIT", 2)
-    rows = [
-        OutboxEvent.objects.create(event_id=uuid.uuid4(), user_key=key, payload={})
-        for key in ("v1", "v2", "v3")
-    ]
-    OutboxEvent.objects.filter(pk=rows[0].pk).update(
-        created=timezone.now() - timedelta(seconds=90), attempts=7
-    )
-    OutboxEvent.objects.filter(pk=rows[2].pk).update(attempts=9)  # past the limit
+    _waiting(7, 0, 9)  # the 9 past the limit
     scraped = _scraped(Client())
     assert scraped["pseudorec_outbox_events"] == 2
     assert 90 <= scraped["pseudorec_outbox_oldest_seconds"] < 120
