@@ -229,8 +229,9 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
     if not movie_ids:
         raise RuntimeError("no movies: run manage.py import_movielens first")
     run = uuid.uuid4().hex[:8]
-    # A table of the run's own: moto reads a whole table for every query, so a
-    # table grown by earlier runs would slow every history read.
+    # A table of the run's own, dropped after the run: moto reads a whole table
+    # for every query, so a table grown by earlier runs would slow every history
+    # read.
     store = _store_make(f"bench-{run}")
     env = {
         **served_environment(),  # the warmer's socket and kept rows of this run
@@ -309,6 +310,9 @@ def clicks_benchmark(*, config: BenchConfig, log: Callable[[str], None]) -> Benc
     finally:
         stop(relay)
         stop(consumer)
+        # moto_server keeps every table in its memory: one left by each run made
+        # the runs after it slower (its garbage collector walks them all).
+        store.client.delete_table(TableName=store.table)
 
 
 def _post_clicks(

@@ -3,9 +3,13 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from movie.eventbus import get_event_bus_adapter
 from movie.management.stopping import stop_on_signals
 from movie.recommendations.doorbell import Doorbell, DoorbellDeaf
-from movie.recommendations.warming import WarmTotals, warm_until
+from movie.recommendations.warming import WarmTotals, prepare, warm_until
+
+# The default quiet time, by whether the bus is asynchronous (--settle).
+SETTLE_S = {False: 0.1, True: 0.5}
 
 
 class Command(BaseCommand):
@@ -27,21 +31,33 @@ class Command(BaseCommand):
         parser.add_argument(
             "--settle",
             type=float,
-            default=0.1,
+            default=None,
             metavar="S",
             help="warm a visitor once they were not named again for S seconds "
-            "(default 0.1: events that come within moments are warmed once)",
+            "(default 0.1 with the direct bus, where each event names its visitor "
+            "as it is stored: events that come within moments are warmed once; "
+            "0.5 with Kafka, whose consumer names a visitor once per batch it "
+            "stores, a few batches a second: a visitor still clicking is not "
+            "warmed between two batches)",
         )
 
     def handle(self, *args, **options):
         path = settings.FOR_YOU_WARMER_SOCKET
         if not path:
             raise CommandError("FOR_YOU_WARMER_SOCKET is empty: nothing to listen on")
-        if not 0 <= options["settle"] <= 60:
+        settle = options["settle"]
+        if settle is None:
+            settle = SETTLE_S[get_event_bus_adapter().asynchronous]
+        if not 0 <= settle <= 60:
             raise CommandError("--settle takes seconds from 0 to 60")
+        # Before the socket is bound: once it is, the warmer is ready (the
+        # benchmarks wait for it), and its first visitor waits for no loading.
+        problem = prepare()
+        if problem:
+            self.stderr.write(f"warm_for_you: no model yet ({problem})")
         try:
             # its reading thread keeps the priority
-            doorbell = Doorbell(path, settle_s=options["settle"])
+            doorbell = Doorbell(path, settle_s=settle)
         except OSError as exc:  # taken by another warmer, not a socket, too long
             raise CommandError(f"cannot listen on {path}: {exc}") from exc
         os.nice(options["nice"])  # this thread only: the one that fine-tunes

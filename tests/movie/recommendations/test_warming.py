@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,62 @@ def test_the_command_refuses_a_settle_time_out_of_range(settle):
     assert not Path(settings.FOR_YOU_WARMER_SOCKET).exists()  # nothing bound
 
 
+class _Bound(Exception):
+    """Stops the command where it binds its socket."""
+
+
+@pytest.fixture
+def at_bind(monkeypatch):
+    """What the command had done when it made its doorbell: the quiet time it
+    gave it, and whether the model was loaded by then. The command stops there."""
+    from movie.recommendations import predictor
+
+    seen = {}
+
+    def doorbell(path, settle_s):
+        seen.update(settle=settle_s, model=predictor._served.get("state"))
+        raise _Bound
+
+    monkeypatch.setattr(warm_for_you, "Doorbell", doorbell)
+    return seen
+
+
+def _run_until_bound(**options) -> None:
+    with pytest.raises(_Bound):
+        call_command("warm_for_you", nice=0, **options)
+
+
+def test_the_warmer_loads_the_model_before_it_listens(parity_site, at_bind):
+    """Its first visitor does not wait for the model to load, at the lowest
+    priority, while the traffic that named them goes on."""
+    _run_until_bound()
+    assert at_bind["model"] is not None and not at_bind["model"].problem
+
+
+def test_the_warmer_listens_without_a_model(db, settings, at_bind, tmp_path):
+    settings.NGCF_CHECKPOINT = tmp_path / "missing.pt"
+    out = StringIO()
+    with pytest.raises(_Bound):
+        call_command("warm_for_you", nice=0, stderr=out)
+    assert at_bind["model"].problem and "no model yet" in out.getvalue()
+
+
+def test_the_quiet_time_follows_the_bus(db, settings, at_bind):
+    """The direct bus names a visitor at each event, the Kafka consumer once
+    per batch it stores: a quiet time of 0.1 s would warm a visitor who is
+    still clicking between two of the consumer's batches."""
+    settings.EVENT_BUS = "direct"
+    _run_until_bound()
+    assert at_bind["settle"] == 0.1
+    settings.EVENT_BUS = "kafka"
+    settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:1"  # never connected to
+    settings.KAFKA_TOPIC = "clicklog"
+    _run_until_bound()
+    assert at_bind["settle"] == 0.5
+    _run_until_bound(settle=0.2)
+    assert at_bind["settle"] == 0.2
+
+
 def test_a_doorbell_whose_socket_fails_says_so(settings):
     bell = Doorbell(settings.FOR_YOU_WARMER_SOCKET)
     try:
@@ -194,7 +251,7 @@ def test_a_doorbell_whose_socket_fails_says_so(settings):
         bell.close()
 
 
-def test_the_command_stops_with_an_error_when_its_doorbell_fails(monkeypatch):
+def test_the_command_stops_with_an_error_when_its_doorbell_fails(db, monkeypatch):
     def deaf(*args, **kwargs):
         raise DoorbellDeaf("the socket failed")
 
