@@ -269,3 +269,24 @@ def test_the_kept_top_bar_greets_each_visitor_and_keeps_their_query(catalogue):
         assert f'value="{query}"' in page
     korean = Client(headers={"accept-language": "ko"}).get("/").content.decode()
     assert "Log in" not in korean and 'name="language"' in korean
+
+
+def test_an_event_reads_no_movie_row_whichever_movie_it_names(visitor, catalogue):
+    """The catalogue's ids are kept per process: clicks on movies no page of
+    this process showed read none of their rows; a movie added since (by
+    another process: no save signal here) is looked up, an unknown id refused."""
+    body = {"movie_id": 50, "kind": "click"}
+    assert visitor.post("/api/events", body, "application/json").status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        for movie_id in (100, 127, 181, 1):
+            body = {"movie_id": movie_id, "kind": "click"}
+            response = visitor.post("/api/events", body, "application/json")
+            assert response.status_code == 201
+    assert _reads_of("movie_movie", queries) == 0
+    Movie.objects.bulk_create([Movie(id=32, title="Crumb", year=1994)])
+    body = {"movie_id": 32, "kind": "click"}
+    assert visitor.post("/api/events", body, "application/json").status_code == 201
+    body = {"movie_id": 33, "kind": "click"}
+    assert visitor.post("/api/events", body, "application/json").status_code == 400
+    latest = visitor.get("/api/history").json()["events"][0]
+    assert latest["movie_id"] == 32
