@@ -145,12 +145,14 @@ def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
     return {pk: movie for pk, movie in found.items() if movie is not None}
 
 
-def in_catalogue(movie_id: int) -> bool:
+def movie_in_catalogue(movie_id: int) -> bool:
     """Whether the catalogue holds this movie, for an event about it. The
     catalogue's ids are kept in this process for CATALOGUE_CACHE_SECONDS (one
-    query of a few thousand integers), so an event reads no row whichever
-    movie it names; an id not among them is looked up (a movie added since)
-    and its answer kept like a page's movies."""
+    query of a few thousand integers), so an event reads no movie's row
+    whichever movie it names; an id not among them is looked up (a movie
+    added since) and its answer kept like a page's movies."""
+    if settings.CATALOGUE_CACHE_SECONDS <= 0:  # nothing kept: read the one row
+        return bool(movies_by_id([movie_id]))
     ids = _kept(("ids",), lambda: frozenset(Movie.objects.values_list("id", flat=True)))
     return movie_id in ids or bool(movies_by_id([movie_id]))
 

@@ -20,7 +20,7 @@ from movie.events import (
 )
 from movie.impressions import ANONYMOUS, Impression
 from movie.recommendations.doorbell import history_changed
-from movie.selectors import in_catalogue
+from movie.selectors import movie_in_catalogue
 from movie.telemetry import CLICKS, IMPRESSIONS
 
 logger = logging.getLogger(__name__)
@@ -76,9 +76,10 @@ def record_event(
     """
     check_kind(kind, RECORDED_KINDS)
     check_movie_id(movie_id)
-    # The catalogue's ids as this process keeps them (CATALOGUE_CACHE_SECONDS,
-    # as the pages read the catalogue): a click reads no row.
-    if not in_catalogue(movie_id):
+    # The catalogue's ids as this process keeps them (read once per
+    # CATALOGUE_CACHE_SECONDS, as the pages read the catalogue): a click reads
+    # no movie's row.
+    if not movie_in_catalogue(movie_id):
         raise UnknownMovie(movie_id)
     event = Event(
         user_key=user_key,

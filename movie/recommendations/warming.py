@@ -33,24 +33,30 @@ from django.db import close_old_connections, connection
 
 from movie.clicklog import get_clicklog_store
 from movie.recommendations.doorbell import Doorbell
-from movie.recommendations.predictor import get_predictor
+from movie.recommendations.predictor import preload_predictor
 from movie.recommendations.selectors import for_you_row
 from movie.selectors import VisitorHistory
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WarmTotals", "prepare", "warm_for_you", "warm_until", "warm_visitors"]
+__all__ = [
+    "WarmTotals",
+    "warm_for_you",
+    "warm_until",
+    "warm_visitors",
+    "warmer_prepare",
+]
 
 
-def prepare() -> str:
-    """Load what the first warm would otherwise load: the served model (and
-    its watcher, as in a web process) and the click log's client (boto3 and
-    its DynamoDB client on the stack, about a quarter of a second of CPU).
-    The warmer runs at the lowest priority, so that first warm used to take
-    seconds on a busy host and land in the middle of the traffic that named
-    its visitor. Why the model is not served (empty when it is)."""
+def warmer_prepare() -> str:
+    """Load what the first warm would otherwise load: the served model and the
+    click log's client (boto3 and its DynamoDB client on the stack). The warmer
+    runs at the lowest priority, so on a busy host that first warm took seconds
+    and landed in the traffic that named its visitor. No model watcher yet: it
+    is started by the thread that fine-tunes, at its priority. Why no model is
+    served (empty when one is)."""
     get_clicklog_store()
-    state = get_predictor()
+    state = preload_predictor()
     if not connection.in_atomic_block:
         connection.close()  # the warmer may wait long for its first visitor
     return state.problem

@@ -290,3 +290,6 @@ def test_an_event_reads_no_movie_row_whichever_movie_it_names(visitor, catalogue
     assert visitor.post("/api/events", body, "application/json").status_code == 400
     latest = visitor.get("/api/history").json()["events"][0]
     assert latest["movie_id"] == 32
+    Movie.objects.get(pk=100).delete()  # in this process: forgotten at once
+    body = {"movie_id": 100, "kind": "click"}
+    assert visitor.post("/api/events", body, "application/json").status_code == 400

@@ -6,10 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 from movie.eventbus import get_event_bus_adapter
 from movie.management.stopping import stop_on_signals
 from movie.recommendations.doorbell import Doorbell, DoorbellDeaf
-from movie.recommendations.warming import WarmTotals, prepare, warm_until
+from movie.recommendations.predictor import get_predictor
+from movie.recommendations.warming import WarmTotals, warm_until, warmer_prepare
 
-# The default quiet time, by whether the bus is asynchronous (--settle).
-SETTLE_S = {False: 0.1, True: 0.5}
+# The default quiet time (--settle), by whether the bus is asynchronous.
+SETTLE_DIRECT_S = 0.1
+SETTLE_ASYNCHRONOUS_S = 0.5
 
 
 class Command(BaseCommand):
@@ -47,20 +49,26 @@ class Command(BaseCommand):
             raise CommandError("FOR_YOU_WARMER_SOCKET is empty: nothing to listen on")
         settle = options["settle"]
         if settle is None:
-            settle = SETTLE_S[get_event_bus_adapter().asynchronous]
+            asynchronous = get_event_bus_adapter().asynchronous
+            settle = SETTLE_ASYNCHRONOUS_S if asynchronous else SETTLE_DIRECT_S
         if not 0 <= settle <= 60:
             raise CommandError("--settle takes seconds from 0 to 60")
         # Before the socket is bound: once it is, the warmer is ready (the
         # benchmarks wait for it), and its first visitor waits for no loading.
-        problem = prepare()
+        # Visitors named meanwhile are dropped (counted as "no warmer").
+        try:
+            problem = warmer_prepare()
+        except Exception as exc:  # an adapter that cannot be made, a bad model
+            raise CommandError(f"cannot load what the warmer needs: {exc}") from exc
         if problem:
-            self.stderr.write(f"warm_for_you: no model yet ({problem})")
+            self.stderr.write(f"warm_for_you: no model served yet ({problem})")
         try:
             # its reading thread keeps the priority
             doorbell = Doorbell(path, settle_s=settle)
         except OSError as exc:  # taken by another warmer, not a socket, too long
             raise CommandError(f"cannot listen on {path}: {exc}") from exc
         os.nice(options["nice"])  # this thread only: the one that fine-tunes
+        get_predictor()  # its model watcher, started here, keeps this priority
         stop = stop_on_signals()
         totals = WarmTotals()
         self.stdout.write(f"warm_for_you: listening on {path}")

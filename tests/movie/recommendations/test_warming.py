@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -222,7 +223,17 @@ def test_the_warmer_listens_without_a_model(db, settings, at_bind, tmp_path):
     out = StringIO()
     with pytest.raises(_Bound):
         call_command("warm_for_you", nice=0, stderr=out)
-    assert at_bind["model"].problem and "no model yet" in out.getvalue()
+    assert at_bind["model"].problem and "no model served yet" in out.getvalue()
+
+
+def test_a_warmer_that_cannot_load_stops_with_an_error(monkeypatch):
+    def cannot(*args, **kwargs):
+        raise ImproperlyConfigured("CLICKLOG_BACKEND=dynamodb needs boto3")
+
+    monkeypatch.setattr(warm_for_you, "warmer_prepare", cannot)
+    with pytest.raises(CommandError, match="needs boto3"):
+        call_command("warm_for_you", nice=0)
+    assert not Path(settings.FOR_YOU_WARMER_SOCKET).exists()  # nothing bound
 
 
 def test_the_quiet_time_follows_the_bus(db, settings, at_bind):
