@@ -193,14 +193,24 @@ class _Bound(Exception):
 @pytest.fixture
 def at_bind(monkeypatch):
     """What the command had done when it made its doorbell: the quiet time it
-    gave it, and whether the model was loaded by then. The command stops there."""
+    gave it, whether the model was loaded and the click log's store made by
+    then. The command stops there."""
     from movie.recommendations import predictor
 
     seen = {}
+    stores = []
+    store_make = warming.get_clicklog_store
+
+    def store_made():
+        stores.append(store_make())
+        return stores[-1]
 
     def doorbell(path, settle_s):
-        seen.update(settle=settle_s, model=predictor._served.get("state"))
+        model = predictor._served.get("state")
+        seen.update(settle=settle_s, model=model, stores=len(stores))
         raise _Bound
+
+    monkeypatch.setattr(warming, "get_clicklog_store", store_made)
 
     monkeypatch.setattr(warm_for_you, "Doorbell", doorbell)
     return seen
@@ -211,11 +221,12 @@ def _run_until_bound(**options) -> None:
         call_command("warm_for_you", nice=0, **options)
 
 
-def test_the_warmer_loads_the_model_before_it_listens(parity_site, at_bind):
-    """Its first visitor does not wait for the model to load, at the lowest
-    priority, while the traffic that named them goes on."""
+def test_the_warmer_loads_before_it_listens(parity_site, at_bind):
+    """Its first visitor does not wait for the model and the click log's client
+    to load, at the lowest priority, while the traffic that named them goes on."""
     _run_until_bound()
     assert at_bind["model"] is not None and not at_bind["model"].problem
+    assert at_bind["stores"] == 1
 
 
 def test_the_warmer_listens_without_a_model(db, settings, at_bind, tmp_path):
