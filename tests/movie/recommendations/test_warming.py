@@ -232,8 +232,7 @@ def test_the_warmer_loads_before_it_listens(parity_site, at_bind):
 def test_the_warmer_listens_without_a_model(db, settings, at_bind, tmp_path):
     settings.NGCF_CHECKPOINT = tmp_path / "missing.pt"
     out = StringIO()
-    with pytest.raises(_Bound):
-        call_command("warm_for_you", nice=0, stderr=out)
+    _run_until_bound(stderr=out)
     assert at_bind["model"].problem and "no model served yet" in out.getvalue()
 
 
