@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from movie.clicklog import get_clicklog_store
 from movie.event_labels import EFFECT_WORDS, MovieMark, history_label, marks_from
 from movie.events import Event
-from movie.models import Genre, Movie, natural_title
+from movie.models import Genre, Movie, natural_title, specific_first
 from movie.title_search import Title, titles_ranked
 
 
@@ -128,33 +128,83 @@ def shared_page(name: str, movies: QuerySet[Movie], number) -> Page:
     return _kept(("page", name, number), lambda: _listed(paginator.page(number)))
 
 
+def genres_by_movie() -> dict[int, list[Genre]]:
+    """Every movie of the catalogue with its genres, the most specific first,
+    read now in three lean queries (the ids, the genres, the pairs); giving
+    movies their genres from this costs no query per movie, where prefetching
+    builds one. A movie whose pairs name a genre not read (a change between the
+    reads) is left out, and so read on its own by whoever needs it."""
+    genres = Genre.objects.in_bulk()
+    found: dict[int, list[Genre]] = {
+        pk: [] for pk in Movie.objects.order_by().values_list("id", flat=True)
+    }
+    torn: set[int] = set()
+    pairs = Movie.genres.through.objects.values_list("movie_id", "genre_id")
+    for movie_id, genre_id in pairs.order_by():
+        if genre_id in genres and movie_id in found:
+            found[movie_id].append(genres[genre_id])
+        else:
+            torn.add(movie_id)
+    return {pk: specific_first(g) for pk, g in found.items() if pk not in torn}
+
+
+def _catalogue() -> tuple[float, dict[int, list[Genre]]]:
+    """(when it was read, `genres_by_movie()`), kept in this process for
+    CATALOGUE_CACHE_SECONDS: what events check a movie id against (and read
+    again when it is older), and what movies read one by one take their genres
+    from while it is fresh."""
+    return _kept(("catalogue",), lambda: (time.monotonic(), genres_by_movie()))
+
+
+def with_genres(movies: Iterable[Movie], genres: dict[int, list[Genre]]) -> None:
+    """Give each of `movies` its genres from `genres` (of `genres_by_movie`);
+    one it does not name reads its own when they are asked for."""
+    for movie in movies:
+        if movie.pk in genres:
+            movie.genres_specific_first = genres[movie.pk]
+
+
+def _movies_read(movie_ids: list[int], now: float) -> tuple[float, dict[int, Movie]]:
+    """The movies of `movie_ids` in the catalogue with their genres, and the
+    time they are as of (the kept genres' read, when older than the rows). A
+    page does not read the whole catalogue for a few movies: without a fresh
+    kept one (events keep it) their genres are prefetched."""
+    kept = _fresh(("catalogue",), now)
+    if kept is _ABSENT:
+        return now, Movie.objects.prefetch_related("genres").in_bulk(movie_ids)
+    read_at, genres = kept
+    movies = Movie.objects.in_bulk(movie_ids)
+    with_genres(movies.values(), genres)
+    return min(now, read_at), movies
+
+
 def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
     """Those of `movie_ids` in the catalogue, with their genres. Each is kept in
     this process for CATALOGUE_CACHE_SECONDS, as the shared pages are: pages name
     the same movies again and again (a visitor's history, their
     recommendations), so most pages need no query for them; so is the absence
-    of an id. Shared between threads: callers only read them."""
+    of an id. A movie not kept yet is one lean query of rows, its genres from
+    the kept catalogue. Shared between threads: callers only read them."""
     now = time.monotonic()
     found: dict[int, object] = {pk: _fresh(("movie", pk), now) for pk in movie_ids}
     missing = [pk for pk, movie in found.items() if movie is _ABSENT]
     if missing:
-        read = Movie.objects.prefetch_related("genres").in_bulk(missing)
+        read_at, read = _movies_read(missing, now)
         for pk in missing:
             found[pk] = read.get(pk, None)
-            _KEPT[("movie", pk)] = (now, found[pk])
+            _KEPT[("movie", pk)] = (read_at, found[pk])
     return {pk: movie for pk, movie in found.items() if movie is not None}
 
 
 def movie_in_catalogue(movie_id: int) -> bool:
     """Whether the catalogue holds this movie, for an event about it. The
-    catalogue's ids are kept in this process for CATALOGUE_CACHE_SECONDS (one
-    query of a few thousand integers), so an event reads no movie's row
-    whichever movie it names; an id not among them is looked up (a movie
-    added since) and its answer kept like a page's movies."""
+    catalogue is kept in this process for CATALOGUE_CACHE_SECONDS (`_catalogue`:
+    a few thousand pairs of integers), so an event reads no movie's row
+    whichever movie it names; an id not among them is looked up (a movie added
+    since) and its answer kept like a page's movies."""
     if settings.CATALOGUE_CACHE_SECONDS <= 0:  # nothing kept: read the one row
         return bool(movies_by_id([movie_id]))
-    ids = _kept(("ids",), lambda: frozenset(Movie.objects.values_list("id", flat=True)))
-    return movie_id in ids or bool(movies_by_id([movie_id]))
+    return movie_id in _catalogue()[1] or bool(movies_by_id([movie_id]))
 
 
 def shared_pages_clear() -> None:
