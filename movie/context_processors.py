@@ -15,4 +15,5 @@ def visitor(request: HttpRequest) -> dict:
         "sidebar_history": lambda: visitor_history(request).sidebar(),
         "all_genres": selectors.genre_list,
         "catalogue_seconds": settings.CATALOGUE_CACHE_SECONDS,
+        "fragment_seconds": settings.FRAGMENT_CACHE_SECONDS,
     }

@@ -272,6 +272,10 @@ HISTORY_SIDEBAR_LENGTH = 50
 # Seconds a web process keeps what it read of the catalogue before reading it
 # again: the posters' table (movie.poster_cache) and the genre bar of every page.
 CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
+# Seconds a web process keeps a page fragment keyed by all it shows (a card, a
+# row of cards, a history entry, the top bar): a change to what it shows is a
+# new key, so time only bounds what an unused fragment holds of the memory.
+FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "86400"))
 # Per process. "template_fragments" holds what `{% cache %}` keeps of the pages
 # (docs/DESIGN.md, "Serving a page fast"): every movie's card buttons in both
 # languages fit.

@@ -293,3 +293,25 @@ def test_an_event_reads_no_movie_row_whichever_movie_it_names(visitor, catalogue
     Movie.objects.get(pk=100).delete()  # in this process: forgotten at once
     body = {"movie_id": 100, "kind": "click"}
     assert visitor.post("/api/events", body, "application/json").status_code == 400
+
+
+def _card(html: str, movie_id: int) -> str:
+    start = html.rindex('<li class="card', 0, html.index(f"/movie/{movie_id}/click/"))
+    return html[start : html.index("</li>", start)]
+
+
+def test_a_card_outlives_the_catalogues_time_and_changes_with_what_it_shows(
+    catalogue, settings
+):
+    """Cards are kept by all they show, not for CATALOGUE_CACHE_SECONDS: read
+    again, an unchanged catalogue renders no card again; a movie whose genres
+    changed (in another process: no signal here) gets a new card."""
+    assert "Sci-Fi" in _card(Client().get("/").content.decode(), 50)
+    settings.CATALOGUE_CACHE_SECONDS = 0  # the catalogue read for every page
+    again = Client().get("/")
+    assert "movie/_card.html" not in [t.name for t in again.templates]
+    drama = Genre.objects.get(slug="drama")
+    Movie.genres.through.objects.filter(movie_id=50).update(genre_id=drama.pk)
+    card = _card(Client().get("/").content.decode(), 50)
+    assert "Drama" in card and "Sci-Fi" not in card
+    assert "Sci-Fi" in _card(Client().get("/").content.decode(), 181)
