@@ -37,6 +37,9 @@ class Genre(models.Model):
         return gettext(self.name)
 
 
+CARD_GENRES = 2  # how many genres a movie's card names
+
+
 def specific_first(genres: Iterable[Genre]) -> list[Genre]:
     """`genres`, the rarest in the catalogue first, then by name."""
     return sorted(genres, key=lambda g: (g.movie_count, g.name))
@@ -75,6 +78,19 @@ class Movie(models.Model):
         return (
             f"{self.natural_title} ({self.year})" if self.year else self.natural_title
         )
+
+    @property
+    def card_genres(self) -> list[Genre]:
+        """The genres a card names: the movie's most specific ones."""
+        return self.genres_specific_first[:CARD_GENRES]
+
+    @functools.cached_property
+    def card_shown(self) -> str:
+        """All a card shows of the movie but the language (its id, title, year
+        and the genres it names), for keying the card kept as a fragment; made
+        once per instance, as pages keep their movies."""
+        genres = ",".join(g.name for g in self.card_genres)
+        return f"{self.pk}:{self.title}:{self.year}:{genres}"
 
 
 class Interaction(models.Model):

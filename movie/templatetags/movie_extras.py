@@ -9,15 +9,6 @@ from movie.event_labels import NO_MARK, MovieMark
 
 register = template.Library()
 
-CARD_GENRES = 2
-
-
-@register.filter
-def card_genres(movie) -> list:
-    """`{{ movie|card_genres }}`: the genres a card shows, the movie's two most
-    specific."""
-    return movie.genres_specific_first[:CARD_GENRES]
-
 
 @register.filter
 def mark_of(marks: dict, movie_id: int) -> MovieMark:
@@ -29,11 +20,10 @@ def mark_of(marks: dict, movie_id: int) -> MovieMark:
 @register.filter
 def card_key(movie, marks: dict) -> str:
     """`{{ movie|card_key:marks }}`: all a card shows but the language (the
-    movie's id, title, year and first two genres, and the visitor's mark of
-    it), for keeping it as a fragment."""
+    movie's `card_shown` and the visitor's mark of it), for keeping it as a
+    fragment."""
     mark = mark_of(marks, movie.pk)
-    genres = ",".join(g.name for g in card_genres(movie))
-    return f"{movie.pk}:{movie.title}:{movie.year}:{genres}:{mark.css}:{mark.text}"
+    return f"{movie.card_shown}:{mark.css}:{mark.text}"
 
 
 @register.filter
