@@ -42,11 +42,11 @@ def _one_movie_prefetched(movie_id: int) -> None:
     Movie.objects.prefetch_related("genres").in_bulk([movie_id])
 
 
-_KEPT: dict[int, list] = {}  # the process's kept genres, read once in main()
+_KEPT_GENRES: dict[int, list] = {}  # the process's kept genres, read once in main()
 
 
 def _one_movie_kept_genres(movie_id: int) -> None:
-    selectors.with_genres(Movie.objects.in_bulk([movie_id]).values(), _KEPT)
+    selectors.with_genres(Movie.objects.in_bulk([movie_id]).values(), _KEPT_GENRES)
 
 
 def _ids(_movie_id: int) -> None:
@@ -93,7 +93,7 @@ def main() -> None:
     ids = list(Movie.objects.order_by("id").values_list("id", flat=True))
     if not ids:
         raise SystemExit("no catalogue: run `make data` first")
-    _KEPT.update(selectors.genres_by_movie())
+    _KEPT_GENRES.update(selectors.genres_by_movie())
     print(f"catalogue: {len(ids)} movies; --reads {args.reads}, {args.rounds} rounds")
     movie_ids = itertools.cycle(ids)
     results: dict[str, list[float]] = {name: [] for name in READS}

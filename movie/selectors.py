@@ -157,11 +157,14 @@ def _catalogue() -> tuple[float, dict[int, list[Genre]]]:
 
 
 def with_genres(movies: Iterable[Movie], genres: dict[int, list[Genre]]) -> None:
-    """Give each of `movies` its genres from `genres` (of `genres_by_movie`);
-    one it does not name reads its own when they are asked for."""
+    """Give each of `movies` (read without prefetched genres) its genres from
+    `genres` (of `genres_by_movie`), a list of its own, so nothing done to a
+    movie's list reaches the kept ones; one it does not name reads its own
+    when they are asked for."""
     for movie in movies:
         if movie.pk in genres:
-            movie.genres_specific_first = genres[movie.pk]
+            movie.genres_specific_first = list(genres[movie.pk])
+            movie.__dict__.pop("card_shown", None)  # made from the genres
 
 
 def _movies_read(movie_ids: list[int], now: float) -> tuple[float, dict[int, Movie]]:

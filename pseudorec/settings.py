@@ -270,12 +270,17 @@ EVENT_OUTBOX = env_bool(
 
 HISTORY_SIDEBAR_LENGTH = 50
 # Seconds a web process keeps what it read of the catalogue before reading it
-# again: the posters' table (movie.poster_cache) and the genre bar of every page.
+# again: the posters' table (movie.poster_cache), the ids and genres of every
+# movie, the movies and shared lists pages name, and the genre bar.
 CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
 # Seconds a web process keeps a page fragment keyed by all it shows (a card, a
-# row of cards, a history entry, the top bar): a change to what it shows is a
-# new key, so time only bounds what an unused fragment holds of the memory.
-FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "86400"))
+# row of cards, a history entry, an NGCF item, the top bar): a change to what
+# it shows is a new key, so the time only makes a fragment in use rendered
+# again; "template_fragments" bounds the memory. A minute with DEBUG on, so an
+# edited template shows under `make dev`.
+FRAGMENT_CACHE_SECONDS = int(
+    os.environ.get("FRAGMENT_CACHE_SECONDS", "60" if DEBUG else "86400")
+)
 # Per process. "template_fragments" holds what `{% cache %}` keeps of the pages
 # (docs/DESIGN.md, "Serving a page fast"): every movie's card buttons in both
 # languages fit.

@@ -124,9 +124,31 @@ def test_a_movie_whose_genres_changed_between_the_reads_is_left_out(
     genres = selectors.genres_by_movie()
     assert sorted(genres) == [1, 50, 181]
     assert [g.name for g in genres[50]] == ["Sci-Fi"]
+    assert selectors.movie_in_catalogue(50)  # this torn catalogue is kept
     monkeypatch.undo()
-    assert selectors.movie_in_catalogue(100)  # looked up: it is there
-    assert _genre_names(selectors.movies_by_id([100])[100]) == ["Drama"]
+    assert selectors.movie_in_catalogue(100)  # not in it: looked up, found
+    fargo = selectors.movies_by_id([100])[100]
+    sql = _queries(lambda: fargo.genres_specific_first)
+    assert len(sql) == 1 and "movie_genre" in sql[0]  # its own genres
+    assert _genre_names(fargo) == ["Drama"]
+
+
+def test_a_movie_given_kept_genres_is_kept_no_longer_than_they_are(
+    catalogue, settings, monkeypatch
+):
+    """A movie read late in the kept catalogue's life expires with it, not a
+    whole CATALOGUE_CACHE_SECONDS after its own read."""
+    from movie.models import Movie
+
+    clock = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock[0])
+    assert selectors.movie_in_catalogue(50)  # the catalogue kept at 1000
+    clock[0] += settings.CATALOGUE_CACHE_SECONDS - 1
+    assert 100 in selectors.movies_by_id([100])  # read at the end of its life
+    Movie.objects.filter(pk=100).update(title="Fargo Redux")  # no signal
+    assert selectors.movies_by_id([100])[100].title == "Fargo"  # kept
+    clock[0] += 1.5
+    assert selectors.movies_by_id([100])[100].title == "Fargo Redux"
 
 
 def test_a_page_reads_no_whole_catalogue_for_its_new_movies(catalogue):
