@@ -148,6 +148,7 @@ def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
         genre.label,
         shared_as=f"genre:{genre.pk}",
         genre=genre,
+        current_genre=genre,  # the genre bar marks it as the current page
     )
 
 

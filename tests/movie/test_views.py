@@ -41,6 +41,16 @@ def test_genre_page_and_unknown_genre(visitor, catalogue):
     assert visitor.get("/genre/no-such/").status_code == 404
 
 
+def test_the_genre_bar_marks_the_genre_page_it_is_on(visitor, catalogue):
+    """Each genre page's bar (kept per genre) names its own genre as the
+    current page, and no other page's bar names one."""
+    for slug, other in (("sci-fi", "drama"), ("drama", "sci-fi")):
+        html = visitor.get(f"/genre/{slug}/").content.decode()
+        assert f'href="/genre/{slug}/" aria-current="page"' in html
+        assert f'href="/genre/{other}/" aria-current' not in html
+    assert 'aria-current="page"' not in visitor.get("/").content.decode()
+
+
 def test_detail_page_and_bad_ids(visitor, catalogue):
     assert "Star Wars (1977)" in visitor.get("/movie/50/").content.decode()
     assert visitor.get("/movie/99999/").status_code == 404
