@@ -85,13 +85,19 @@ _KEPT: dict[tuple, tuple[float, object]] = {}
 _ABSENT = object()  # a kept answer "no such movie"
 
 
+def _fresh_entry(key: tuple, now: float) -> tuple[float, object] | None:
+    """(read at, value) kept under `key` if younger than CATALOGUE_CACHE_SECONDS."""
+    hit = _KEPT.get(key)
+    if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
+        return hit
+    return None
+
+
 def _fresh(key: tuple, now: float) -> object:
     """The value kept under `key` if it is younger than CATALOGUE_CACHE_SECONDS,
     else _ABSENT."""
-    hit = _KEPT.get(key)
-    if hit is not None and now - hit[0] < settings.CATALOGUE_CACHE_SECONDS:
-        return hit[1]
-    return _ABSENT
+    hit = _fresh_entry(key, now)
+    return _ABSENT if hit is None else hit[1]
 
 
 def _kept(key: tuple, make: Callable[[], object]) -> object:
@@ -148,12 +154,11 @@ def genres_by_movie() -> dict[int, list[Genre]]:
     return {pk: specific_first(g) for pk, g in found.items() if pk not in torn}
 
 
-def _catalogue() -> tuple[float, dict[int, list[Genre]]]:
-    """(when it was read, `genres_by_movie()`), kept in this process for
-    CATALOGUE_CACHE_SECONDS: what events check a movie id against (and read
-    again when it is older), and what movies read one by one take their genres
-    from while it is fresh."""
-    return _kept(("catalogue",), lambda: (time.monotonic(), genres_by_movie()))
+def _catalogue() -> dict[int, list[Genre]]:
+    """`genres_by_movie()`, kept in this process for CATALOGUE_CACHE_SECONDS:
+    what events check a movie id against (and read again when it is older),
+    and what movies read one by one take their genres from while it is fresh."""
+    return _kept(("catalogue",), genres_by_movie)
 
 
 def with_genres(movies: Iterable[Movie], genres: dict[int, list[Genre]]) -> None:
@@ -164,7 +169,6 @@ def with_genres(movies: Iterable[Movie], genres: dict[int, list[Genre]]) -> None
     for movie in movies:
         if movie.pk in genres:
             movie.genres_specific_first = list(genres[movie.pk])
-            movie.__dict__.pop("card_shown", None)  # made from the genres
 
 
 def _movies_read(movie_ids: list[int], now: float) -> tuple[float, dict[int, Movie]]:
@@ -172,8 +176,8 @@ def _movies_read(movie_ids: list[int], now: float) -> tuple[float, dict[int, Mov
     time they are as of (the kept genres' read, when older than the rows). A
     page does not read the whole catalogue for a few movies: without a fresh
     kept one (events keep it) their genres are prefetched."""
-    kept = _fresh(("catalogue",), now)
-    if kept is _ABSENT:
+    kept = _fresh_entry(("catalogue",), now)
+    if kept is None:
         return now, Movie.objects.prefetch_related("genres").in_bulk(movie_ids)
     read_at, genres = kept
     movies = Movie.objects.in_bulk(movie_ids)
@@ -207,7 +211,7 @@ def movie_in_catalogue(movie_id: int) -> bool:
     since) and its answer kept like a page's movies."""
     if settings.CATALOGUE_CACHE_SECONDS <= 0:  # nothing kept: read the one row
         return bool(movies_by_id([movie_id]))
-    return movie_id in _catalogue()[1] or bool(movies_by_id([movie_id]))
+    return movie_id in _catalogue() or bool(movies_by_id([movie_id]))
 
 
 def shared_pages_clear() -> None:
