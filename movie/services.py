@@ -76,8 +76,8 @@ def record_event(
     """
     check_kind(kind, RECORDED_KINDS)
     check_movie_id(movie_id)
-    # The catalogue as this process keeps it (its ids and genres, read again
-    # once per CATALOGUE_CACHE_SECONDS): a click reads no movie's row.
+    # The catalogue as this process keeps it (read again after a response):
+    # a click reads no movie's row.
     if not movie_in_catalogue(movie_id):
         raise UnknownMovie(movie_id)
     event = Event(

@@ -1,17 +1,23 @@
 """Logging in merges the anonymous visitor's history into the account; a saved
-movie or genre makes this process read the posters' table and the genre bar
-again."""
+movie or genre makes this process read the posters' table and the catalogue
+again, and render its fragments again; after each response the process reads
+again what it keeps of the catalogue when that is getting old."""
+
+import logging
 
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import caches
+from django.core.signals import request_finished
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from movie.identity import ANON_KEY
 from movie.models import Genre, Movie
 from movie.poster_cache import POSTERS
-from movie.selectors import shared_pages_clear
+from movie.selectors import read_ahead, shared_pages_clear
 from movie.services import merge_history
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(user_logged_in, dispatch_uid="movie_merge_anonymous_history")
@@ -32,3 +38,15 @@ def catalogue_changed(sender, **kwargs) -> None:
     POSTERS.clear()
     shared_pages_clear()
     caches["template_fragments"].clear()  # the genre bar and the cards
+
+
+@receiver(request_finished, dispatch_uid="movie_catalogue_read_ahead")
+def catalogue_read_ahead(sender, **kwargs) -> None:
+    """The response is sent: read the kept catalogue and lists again if they are
+    getting old (selectors.read_ahead). A failure here only leaves the next
+    page to read what it needs itself, so it is logged, never raised into the
+    server that closes the response."""
+    try:
+        read_ahead()
+    except Exception:
+        logger.exception("reading the catalogue ahead failed")

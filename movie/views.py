@@ -36,8 +36,8 @@ DIAL_SESSION_KEY = "ngcf_centring"
 
 def _page(request: HttpRequest, movies, shared_as: str | None = None) -> Page:
     """The requested page; a page number that is not one of them is a 404.
-    `shared_as` names a list every visitor sees alike, whose pages each process
-    keeps for a while (selectors.shared_page)."""
+    `shared_as` names a list every visitor sees alike, whose movie ids each
+    process keeps for a while (selectors.shared_page)."""
     number = request.GET.get("page") or 1
     try:
         if shared_as is not None:

@@ -270,8 +270,9 @@ EVENT_OUTBOX = env_bool(
 
 HISTORY_SIDEBAR_LENGTH = 50
 # Seconds a web process keeps what it read of the catalogue before reading it
-# again: the posters' table (movie.poster_cache), the ids and genres of every
-# movie, the movies and shared lists pages name, and the genre bar.
+# again: the posters' table (movie.poster_cache), every movie with its genres,
+# and the lists every visitor sees alike; the last two are read again after a
+# response once half that old (selectors.read_ahead).
 CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
 # Seconds a web process keeps a page fragment keyed by all it shows (a card, a
 # row of cards, a history entry, an NGCF item, the top bar): a change to what

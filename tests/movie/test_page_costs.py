@@ -315,3 +315,56 @@ def test_a_card_outlives_the_catalogues_time_and_changes_with_what_it_shows(
     card = _card(Client().get("/").content.decode(), 50)
     assert "Drama" in card and "Sci-Fi" not in card
     assert "Sci-Fi" in _card(Client().get("/").content.decode(), 181)
+
+
+def test_after_a_response_the_process_keeps_the_catalogue_for_the_next_pages(
+    visitor, catalogue
+):
+    """The first page reads its movies itself; its response read the catalogue
+    ahead, so the next one, with a new movie in the sidebar and the genre bar,
+    reads no movie, no genre but the page's own, and no count."""
+    page = "/genre/sci-fi/"  # the sidebar and no For-you row
+    visitor.get(page)
+    visitor.post("/movie/100/click/")
+    with CaptureQueriesContext(connection) as queries:
+        response = visitor.get(page)
+    html = response.content.decode()
+    assert "Fargo (1996)" in _sidebar(html) and "Drama</a>" in _genre_bar(response)
+    assert _reads_of("movie_movie", queries) == 0
+    assert _reads_of("movie_movie_genres", queries) == 0
+    genre_reads = [q["sql"] for q in queries if "movie_genre" in q["sql"]]
+    assert len(genre_reads) == 1 and "slug" in genre_reads[0]  # the page's genre
+    assert not any("COUNT(" in q["sql"] for q in queries)
+
+
+def test_a_failed_read_ahead_is_logged_and_the_pages_go_on(
+    visitor, catalogue, monkeypatch, caplog
+):
+    from django.db import OperationalError
+
+    from movie import selectors
+
+    def fails():
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(selectors, "catalogue_read", fails)
+    assert visitor.get("/").status_code == 200
+    assert "reading the catalogue ahead failed" in caplog.text
+    home = visitor.get("/")
+    assert home.status_code == 200 and "Star Wars" in home.content.decode()
+
+
+def test_the_genre_bar_is_kept_by_the_genres_it_shows(catalogue, settings):
+    """The bar is kept while the genres are the same, and a genre renamed in
+    another process (no signal here) shows once this process reads the
+    catalogue again."""
+    from movie import selectors
+
+    assert "Drama</a>" in _genre_bar(Client().get("/"))
+    Genre.objects.filter(slug="drama").update(name="Western")
+    assert "Drama</a>" in _genre_bar(Client().get("/"))  # the kept catalogue
+    settings.CATALOGUE_CACHE_SECONDS = 0.001
+    selectors.read_ahead()
+    settings.CATALOGUE_CACHE_SECONDS = 60
+    bar = _genre_bar(Client().get("/"))
+    assert "Western</a>" in bar and "Drama</a>" not in bar

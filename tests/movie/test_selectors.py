@@ -75,38 +75,40 @@ def _queries(run) -> list[str]:
     return [q["sql"] for q in queries]
 
 
-def test_movies_new_to_the_process_are_one_query_with_the_kept_genres(catalogue):
-    """Once the catalogue is kept, movies read one by one are one query of
-    their rows, their genres from the kept pairs, in the order the movie's
-    own genres give (the rarest first)."""
+def test_movies_come_from_the_kept_catalogue_with_no_query(catalogue):
+    """Once the process keeps the catalogue (read after a response), a page's
+    movies cost no query, their genres in the order the movie's own give (the
+    rarest first); an unknown id is one query, then kept as absent."""
     from movie.models import Genre, Movie
 
     war = Genre.objects.create(name="War", slug="war", movie_count=1)
     Genre.objects.filter(slug="sci-fi").update(movie_count=2)
     Genre.objects.filter(slug="drama").update(movie_count=2)
     catalogue[50].genres.add(war, Genre.objects.get(slug="drama"))
-    assert selectors.movie_in_catalogue(50)  # the catalogue is kept now
+    selectors.read_ahead()
     found: dict = {}
-    sql = _queries(lambda: found.update(selectors.movies_by_id([50, 1, 999])))
-    assert len(sql) == 1 and "movie_genre" not in sql[0]
-    assert sorted(found) == [1, 50]
+    assert _queries(lambda: found.update(selectors.movies_by_id([50, 1]))) == []
     names = _queries(lambda: found.update(n50=_genre_names(found[50])))
     assert names == [] and found["n50"] == ["War", "Drama", "Sci-Fi"]
     assert found["n50"] == _genre_names(Movie.objects.get(pk=50))
     assert _genre_names(found[1]) == []
+    assert len(_queries(lambda: selectors.movies_by_id([999]))) == 1
+    assert _queries(lambda: selectors.movie_in_catalogue(999)) == []
+    assert not selectors.movie_in_catalogue(999)
 
 
-def test_a_movie_the_kept_catalogue_lacks_reads_its_own_genres(catalogue):
+def test_a_movie_the_kept_catalogue_lacks_is_read_on_its_own(catalogue):
     """A movie added since the catalogue was kept (by another process: no
-    signal here) is found, with its genres read when they are asked for."""
+    signal here) is found, with its genres."""
     from movie.models import Genre, Movie
 
-    assert selectors.movie_in_catalogue(50)
+    selectors.read_ahead()
     Movie.objects.bulk_create([Movie(id=32, title="Crumb", year=1994)])
     drama = Genre.objects.get(slug="drama")
     Movie.genres.through.objects.bulk_create(
         [Movie.genres.through(movie_id=32, genre_id=drama.pk)]
     )
+    assert selectors.movie_in_catalogue(32)
     crumb = selectors.movies_by_id([32])[32]
     assert _genre_names(crumb) == ["Drama"]
 
@@ -118,42 +120,76 @@ def test_a_movie_whose_genres_changed_between_the_reads_is_left_out(
     first read did not see leaves its movie out, to be read on its own."""
     from movie.models import Genre
 
-    drama = Genre.objects.get(slug="drama")
-    seen = {pk: g for pk, g in Genre.objects.in_bulk().items() if pk != drama.pk}
-    monkeypatch.setattr(Genre.objects, "in_bulk", lambda: seen)  # added after it
-    genres = selectors.genres_by_movie()
-    assert sorted(genres) == [1, 50, 181]
-    assert [g.name for g in genres[50]] == ["Sci-Fi"]
-    assert selectors.movie_in_catalogue(50)  # this torn catalogue is kept
+    seen = [g for g in Genre.objects.all() if g.slug != "drama"]
+    monkeypatch.setattr(Genre.objects, "all", lambda: seen)  # added after it
+    selectors.read_ahead()
+    kept = selectors.genre_bar()
+    assert sorted(kept.movies) == [1, 50, 181]  # Fargo and the Godfather out
+    assert [g.name for g in kept.movies[50].genres_specific_first] == ["Sci-Fi"]
+    assert [g.slug for g in kept.genres] == ["sci-fi"]
     monkeypatch.undo()
     assert selectors.movie_in_catalogue(100)  # not in it: looked up, found
     fargo = selectors.movies_by_id([100])[100]
-    sql = _queries(lambda: fargo.genres_specific_first)
-    assert len(sql) == 1 and "movie_genre" in sql[0]  # its own genres
     assert _genre_names(fargo) == ["Drama"]
+    genres = selectors.genres_by_movie()  # the posters' read, whole
+    assert [g.name for g in genres[100]] == ["Drama"]
 
 
-def test_a_movie_given_kept_genres_is_kept_no_longer_than_they_are(
+def test_the_kept_catalogue_is_kept_no_longer_than_its_time(
     catalogue, settings, monkeypatch
 ):
-    """A movie read late in the kept catalogue's life expires with it, not a
-    whole CATALOGUE_CACHE_SECONDS after its own read."""
+    """A movie from the kept catalogue is at most CATALOGUE_CACHE_SECONDS old:
+    past it, a process that read nothing ahead reads its movies one by one."""
     from movie.models import Movie
 
     clock = [1000.0]
     monkeypatch.setattr(selectors.time, "monotonic", lambda: clock[0])
-    assert selectors.movie_in_catalogue(50)  # the catalogue kept at 1000
-    clock[0] += settings.CATALOGUE_CACHE_SECONDS - 1
-    assert 100 in selectors.movies_by_id([100])  # read at the end of its life
+    selectors.read_ahead()  # the catalogue kept at 1000
     Movie.objects.filter(pk=100).update(title="Fargo Redux")  # no signal
+    clock[0] += settings.CATALOGUE_CACHE_SECONDS - 1
     assert selectors.movies_by_id([100])[100].title == "Fargo"  # kept
     clock[0] += 1.5
     assert selectors.movies_by_id([100])[100].title == "Fargo Redux"
 
 
+def test_what_is_in_use_is_read_ahead_past_half_its_time(
+    catalogue, settings, monkeypatch
+):
+    """After a response, the catalogue and the shared lists asked for since
+    their last read are read again once they are half their time old; a list
+    nobody asked for expires."""
+    from movie.models import Genre, Movie
+
+    clock = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock[0])
+    half = settings.CATALOGUE_CACHE_SECONDS / 2
+    drama = Genre.objects.get(slug="drama")
+    popular = lambda: selectors.shared_page(  # noqa: E731
+        "popular", selectors.movie_list_popular(), 1
+    )
+    dramas = lambda: selectors.shared_page(  # noqa: E731
+        "drama", selectors.movies_in_genre(genre=drama), 1
+    )
+    selectors.read_ahead()
+    assert list(popular()) == [50, 100, 181, 1, 127]
+    assert list(dramas()) == [100, 127]
+    clock[0] += half - 1
+    assert _queries(popular) == [] and _queries(selectors.read_ahead) == []
+    Movie.objects.filter(pk=100).update(title="Fargo Redux", popularity=1)
+    clock[0] += 2
+    assert len(_queries(selectors.read_ahead)) == 3 + 1  # catalogue, popular
+    clock[0] += 1
+    assert _queries(popular) == [] and list(popular())[-1] == 100
+    assert selectors.movies_by_id([100])[100].title == "Fargo Redux"
+    assert list(dramas()) == [100, 127]  # not read ahead: the old order
+    clock[0] += half
+    assert list(dramas()) == [127, 100]  # expired, read now
+
+
 def test_a_page_reads_no_whole_catalogue_for_its_new_movies(catalogue):
-    """Without a fresh kept catalogue (events keep it), movies read one by one
-    have their genres prefetched: two queries, not the catalogue's three."""
+    """Without a fresh kept catalogue (a process that served no response yet,
+    or none for its time), movies are read one by one with their genres
+    prefetched: two queries, not the catalogue's three."""
     found: dict = {}
     sql = _queries(lambda: found.update(selectors.movies_by_id([50, 100])))
     assert len(sql) == 2 and "movie_genre" in sql[1]
