@@ -6,10 +6,12 @@ the domain ("the click log").
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
 
+from movie.after_response import after_response
 from movie.clicklog import get_clicklog_store
 from movie.eventbus import get_event_bus
 from movie.events import (
@@ -170,10 +172,13 @@ def record_impression(
     movie_ids: list[int],
     request_id: str,
 ) -> Impression | None:
-    """Record that a list of movies was shown (nothing for an empty list).
+    """Record that a list of movies was shown, as of now (nothing for an empty
+    list).
 
-    It travels like a click (outbox, bus, store). A failure is logged, never
-    raised: the page that showed the list still answers.
+    It travels like a click (outbox, bus, store), sent once the request's
+    response is (movie.after_response): the visitor does not wait for the
+    write. A failure is logged, never raised: the page that showed the list
+    still answers.
     """
     if not movie_ids:
         return None
@@ -185,12 +190,15 @@ def record_impression(
         request_id=request_id,
     )
     IMPRESSIONS.labels(surface=surface).inc()
+    after_response(functools.partial(_publish_impression, impression))
+    return impression
+
+
+def _publish_impression(impression: Impression) -> None:
     try:
         get_event_bus().publish(impression)
     except Exception:
         logger.exception("impression %s not recorded", impression.event_id)
-        return None
-    return impression
 
 
 def delete_event(*, user_key: str | None, event_id: uuid.UUID) -> None:

@@ -7,10 +7,11 @@ import logging
 
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import caches
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
+from movie import after_response
 from movie.identity import ANON_KEY
 from movie.models import Genre, Movie
 from movie.poster_cache import POSTERS
@@ -40,12 +41,19 @@ def catalogue_changed(sender, **kwargs) -> None:
     caches["template_fragments"].clear()  # the genre bar and the cards
 
 
-@receiver(request_finished, dispatch_uid="movie_catalogue_read_ahead")
-def catalogue_read_ahead(sender, **kwargs) -> None:
-    """The response is sent: read the kept catalogue and lists again if they are
+@receiver(request_started, dispatch_uid="movie_after_response_begin")
+def work_after_response_begins(sender, **kwargs) -> None:
+    after_response.request_began()
+
+
+@receiver(request_finished, dispatch_uid="movie_after_response")
+def work_after_response(sender, **kwargs) -> None:
+    """The response is sent: run what the request left for after it (its
+    impressions), then read the kept catalogue and lists again if they are
     getting old (selectors.read_ahead). A failure here only leaves the next
     page to read what it needs itself, so it is logged, never raised into the
     server that closes the response."""
+    after_response.run_pending()
     try:
         read_ahead()
     except Exception:
