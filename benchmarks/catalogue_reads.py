@@ -102,8 +102,8 @@ def main() -> None:
     print("| read | CPU ms, median | rounds |")
     print("| --- | ---: | --- |")
     for name, values in results.items():
-        rounds = ", ".join(f"{v:.2f}" for v in values)
-        print(f"| {name} | {statistics.median(values):.2f} | {rounds} |")
+        rounds = ", ".join(f"{v:.3f}" for v in values)
+        print(f"| {name} | {statistics.median(values):.3f} | {rounds} |")
 
 
 if __name__ == "__main__":
