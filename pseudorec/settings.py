@@ -275,10 +275,10 @@ HISTORY_SIDEBAR_LENGTH = 50
 # response once half that old (selectors.read_ahead).
 CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
 # Seconds a web process keeps a page fragment keyed by all it shows (a card, a
-# row of cards, a history entry, an NGCF item, the top bar): a change to what
-# it shows is a new key, so the time only makes a fragment in use rendered
-# again; "template_fragments" bounds the memory. A minute with DEBUG on, so an
-# edited template shows under `make dev`.
+# row of cards, a history entry, an NGCF item, the top and genre bars): a
+# change to what it shows is a new key, so the time only makes a fragment in
+# use rendered again; "template_fragments" bounds the memory. A minute with
+# DEBUG on, so an edited template shows under `make dev`.
 FRAGMENT_CACHE_SECONDS = int(
     os.environ.get("FRAGMENT_CACHE_SECONDS", "60" if DEBUG else "86400")
 )
