@@ -17,7 +17,10 @@ Needs `make model` first (the database with the catalogue and the checkpoint).
 The parts are exclusive: SQL inside the impression write counts as the
 impression write, SQL run while a template renders (a lazy sidebar) as SQL, a
 `{% url %}` inside a template as URL reversal; "template rendering" is what the
-templates cost beyond those, "view, middleware" everything else.
+templates cost beyond those, "view, middleware" everything else. Only Django's
+handler is timed: what runs after the response (the impressions' writes, the
+catalogue's read-ahead) is in no part and no time, so "impression write" is
+making the impression; the query count takes in every query of the view.
 """
 
 from __future__ import annotations
@@ -97,6 +100,11 @@ class Ledger:
 
         setattr(owner, attribute, timed)
 
+    @property
+    def inside(self) -> bool:
+        """Whether a part runs (the timed handler, or one inside it)."""
+        return bool(self._stack)
+
     def reset(self) -> None:
         self.seconds.clear()
         self.calls.clear()
@@ -138,6 +146,8 @@ def _instrument(ledger: Ledger) -> None:
     ledger.wrap(backend.Template, "render", "template rendering")
 
     def sql(execute, sql, params, many, context):
+        if not ledger.inside:  # after the response: not the page's time
+            return execute(sql, params, many, context)
         with ledger.part("SQL"):
             return execute(sql, params, many, context)
 

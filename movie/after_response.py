@@ -24,7 +24,16 @@ def after_response(work: Callable[[], object]) -> None:
 
 
 def request_began() -> None:
+    """A request starts in this thread: what an earlier one left and never saw
+    run (its response was never closed) runs now, before it."""
+    run_pending()
     _LOCAL.pending = []
+
+
+def forget() -> None:
+    """Drop what is left without running it: outside a request from now on (a
+    test's start, after an earlier test's response that was never closed)."""
+    _LOCAL.pending = None
 
 
 def run_pending() -> None:

@@ -13,8 +13,7 @@ def visitor(request: HttpRequest) -> dict:
         # the view's own read of the history, evaluated only by a page that shows
         # the sidebar
         "sidebar_history": lambda: visitor_history(request).sidebar(),
-        # called when the page renders the genre bar's key (and again for its
-        # genres when that fragment is not kept)
+        # called once when the page renders the genre bar
         "genre_bar": selectors.genre_bar,
         "fragment_seconds": settings.FRAGMENT_CACHE_SECONDS,
     }

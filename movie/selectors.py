@@ -4,6 +4,7 @@ movie.recommendations.selectors)."""
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,9 @@ _KEPT: dict[tuple, tuple[float, object]] = {}
 _ASKED: dict[tuple, Callable[[], object]] = {}
 _ABSENT = object()  # a kept answer "no such movie"
 _CATALOGUE = ("catalogue",)
+# Bumped by every clear: a read begun before a clear (a save) is not kept.
+_GENERATION = [0]
+_READING_AHEAD = threading.Lock()  # one read-ahead at a time per process
 
 
 def _fresh(key: tuple, now: float) -> object:
@@ -97,14 +101,22 @@ def _fresh(key: tuple, now: float) -> object:
     return _ABSENT
 
 
+def _keep(key: tuple, read_at: float, value: object, generation: int) -> None:
+    """Keep `value`, read from `read_at` on, unless the catalogue was cleared
+    since that read began (a save: the value may be older than it) or nothing
+    is kept (CATALOGUE_CACHE_SECONDS <= 0)."""
+    if generation == _GENERATION[0] and settings.CATALOGUE_CACHE_SECONDS > 0:
+        _KEPT[key] = (read_at, value)
+
+
 def _kept(key: tuple, make: Callable[[], object]) -> object:
     """`make()`, kept in this process for CATALOGUE_CACHE_SECONDS; asked for
     again after that read, it is read again after a response (`read_ahead`)."""
-    now = time.monotonic()
+    now, generation = time.monotonic(), _GENERATION[0]
     value = _fresh(key, now)
     if value is _ABSENT:
         value = make()
-        _KEPT[key] = (now, value)
+        _keep(key, now, value, generation)
     else:
         _ASKED[key] = make
     return value
@@ -182,7 +194,7 @@ def _catalogue(now: float) -> Catalogue | None:
 
 def with_genres(movies: Iterable[Movie], genres: dict[int, list[Genre]]) -> None:
     """Give each of `movies` (read without prefetched genres) its genres from
-    `genres` (of `genres_by_movie`), a list of its own, so nothing done to a
+    `genres` (of `_genres_of`), a list of its own, so nothing done to a
     movie's list reaches the kept ones; one it does not name reads its own
     when they are asked for."""
     for movie in movies:
@@ -197,7 +209,7 @@ def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
     or once it is older than CATALOGUE_CACHE_SECONDS) is read in one query of
     rows and one of genres for all such ids, and kept for that time, as is the
     absence of an id. Shared between threads: callers only read them."""
-    now = time.monotonic()
+    now, generation = time.monotonic(), _GENERATION[0]
     catalogue = _catalogue(now)
     held = catalogue.movies if catalogue is not None else {}
     found: dict[int, object] = {
@@ -208,7 +220,7 @@ def movies_by_id(movie_ids: Iterable[int]) -> dict[int, Movie]:
         read = Movie.objects.prefetch_related("genres").in_bulk(missing)
         for pk in missing:
             found[pk] = read.get(pk, None)
-            _KEPT[("movie", pk)] = (now, found[pk])
+            _keep(("movie", pk), now, found[pk], generation)
     return {pk: movie for pk, movie in found.items() if movie is not None}
 
 
@@ -234,19 +246,27 @@ def read_ahead() -> None:
     that serves a request at least every half of that time never makes one wait
     for them (one that served none meanwhile reads a page's movies one by one)."""
     limit = settings.CATALOGUE_CACHE_SECONDS
-    if limit <= 0:
-        return
-    now = time.monotonic()
-    for key, make in [(_CATALOGUE, catalogue_read), *_ASKED.items()]:
-        read_at = _KEPT.get(key, (float("-inf"),))[0]
-        if now - read_at >= limit / 2:
-            _ASKED.pop(key, None)
-            _KEPT[key] = (time.monotonic(), make())
+    if limit <= 0 or not _READING_AHEAD.acquire(blocking=False):
+        return  # nothing kept, or another thread of the process is at it
+    try:
+        now = time.monotonic()
+        for key, make in [(_CATALOGUE, catalogue_read), *_ASKED.items()]:
+            read_at = _KEPT.get(key, (float("-inf"),))[0]
+            if now - read_at >= limit / 2:
+                _ASKED.pop(key, None)
+                began, generation = time.monotonic(), _GENERATION[0]
+                _keep(key, began, make(), generation)
+        for key, (read_at, _value) in list(_KEPT.items()):
+            if now - read_at >= limit:  # expired: movies and lists not asked for
+                _KEPT.pop(key, None)
+    finally:
+        _READING_AHEAD.release()
 
 
 def shared_pages_clear() -> None:
     """Forget the catalogue, the shared lists and the kept movies (a movie or
     genre was saved)."""
+    _GENERATION[0] += 1
     _KEPT.clear()
     _ASKED.clear()
 

@@ -8,6 +8,7 @@ import logging
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import caches
 from django.core.signals import request_finished, request_started
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
@@ -36,6 +37,13 @@ def merge_anonymous_history(sender, request, user, **kwargs) -> None:
 @receiver(post_delete, sender=Genre, dispatch_uid="movie_posters_genre_deleted")
 @receiver(m2m_changed, sender=Movie.genres.through, dispatch_uid="movie_posters_m2m")
 def catalogue_changed(sender, **kwargs) -> None:
+    _forget_the_catalogue()
+    # A read between this save and its commit (the read-ahead after another
+    # thread's response) saw the rows before it: forget again once committed.
+    transaction.on_commit(_forget_the_catalogue)
+
+
+def _forget_the_catalogue() -> None:
     POSTERS.clear()
     shared_pages_clear()
     caches["template_fragments"].clear()  # the genre bar and the cards

@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.test import Client
 
+from movie import after_response
 from movie.models import Genre, Interaction, Movie
 from movie.poster_cache import POSTERS
 from movie.selectors import shared_pages_clear
@@ -30,6 +31,7 @@ def _no_catalogue_of_an_earlier_test():
     earlier one (a process reads them again after CATALOGUE_CACHE_SECONDS)."""
     POSTERS.clear()
     shared_pages_clear()
+    after_response.forget()  # no request of an earlier test left open
     caches["template_fragments"].clear()
     caches["kept_lists"].clear()
 

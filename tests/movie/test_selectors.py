@@ -186,6 +186,35 @@ def test_what_is_in_use_is_read_ahead_past_half_its_time(
     assert list(dramas()) == [127, 100]  # expired, read now
 
 
+def test_a_read_begun_before_a_save_is_not_kept(catalogue, monkeypatch):
+    """A save in this process (another thread's, or one not yet committed
+    when the read began) makes a read that began before it unkept: the next
+    one reads the saved rows."""
+    from movie.models import Movie
+
+    read = selectors.catalogue_read
+
+    def read_then_saved():
+        catalogue = read()
+        Movie.objects.get(pk=100).save()  # the save signal clears what is kept
+        return catalogue
+
+    monkeypatch.setattr(selectors, "catalogue_read", read_then_saved)
+    selectors.read_ahead()
+    assert selectors.genre_bar().movies == {}  # no fresh catalogue kept
+    monkeypatch.undo()
+    selectors.read_ahead()
+    assert 100 in selectors.genre_bar().movies
+
+
+def test_nothing_is_kept_with_no_catalogue_time(catalogue, settings):
+    settings.CATALOGUE_CACHE_SECONDS = 0
+    assert _queries(selectors.read_ahead) == []
+    for _ in range(2):
+        assert len(_queries(lambda: selectors.movies_by_id([50]))) == 2
+    assert selectors._KEPT == {}
+
+
 def test_a_page_reads_no_whole_catalogue_for_its_new_movies(catalogue):
     """Without a fresh kept catalogue (a process that served no response yet,
     or none for its time), movies are read one by one with their genres
