@@ -2,7 +2,7 @@
 
 A poster is a pure function of the movie's id, title, year and genres
 (movie.posters), so each process reads those for the whole catalogue in one go
-(four lean queries), renders a poster once per movie and language, and answers from
+(three lean queries), renders a poster once per movie and language, and answers from
 memory. `PosterMiddleware` answers a known poster before the session, CSRF,
 authentication and language middleware run; an unknown movie id goes on to the
 poster view, which reads the database and answers 404 (or the poster of a movie
@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 
 from movie.models import Movie
 from movie.posters import poster_svg
-from movie.selectors import genres_by_movie, with_genres
+from movie.selectors import catalogue_read
 
 POSTER_MAX_AGE = 7 * 24 * 3600
 
@@ -158,11 +158,10 @@ class PosterCache:
 
 
 def _table_read() -> dict[int, PosterInputs]:
-    """Every movie's poster inputs: four lean queries, read now (not the
-    catalogue that pages keep, which may be older than this table's life)."""
-    movies = list(Movie.objects.order_by())
-    with_genres(movies, genres_by_movie())
-    return {m.pk: poster_inputs(m) for m in movies}
+    """Every movie's poster inputs: the catalogue read now (not the one pages
+    keep, which may be older than this table's life); a movie it leaves out
+    goes to the poster view."""
+    return {pk: poster_inputs(m) for pk, m in catalogue_read().movies.items()}
 
 
 POSTERS = PosterCache()

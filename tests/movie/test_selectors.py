@@ -131,8 +131,8 @@ def test_a_movie_whose_genres_changed_between_the_reads_is_left_out(
     assert selectors.movie_in_catalogue(100)  # not in it: looked up, found
     fargo = selectors.movies_by_id([100])[100]
     assert _genre_names(fargo) == ["Drama"]
-    genres = selectors.genres_by_movie()  # the posters' read, whole
-    assert [g.name for g in genres[100]] == ["Drama"]
+    genres = selectors.catalogue_read().movies  # the posters' read, whole
+    assert [g.name for g in genres[100].genres_specific_first] == ["Drama"]
 
 
 def test_the_kept_catalogue_is_kept_no_longer_than_its_time(
