@@ -423,6 +423,8 @@ class DynamoDBClickLogStore(ClickLogStore):
         if keys_only:
             params["ProjectionExpression"] = "user_key, sk, event_id"
         remaining = limit
+        if remaining is not None and remaining <= 0:
+            return  # DynamoDB takes no Limit below 1
         while True:
             params["Limit"] = self.page_size
             if remaining is not None:

@@ -29,6 +29,20 @@ class ClickLogContract:
             assert store.add(click("s:a", movie, ts)) is True
         assert [e.movie_id for e in store.history("s:a")] == [100, 127, 50]
         assert [e.movie_id for e in store.history("s:a", limit=2)] == [100, 127]
+        assert store.history("s:a", limit=0) == []
+
+    def test_events_at_the_same_time_keep_one_order_with_or_without_a_limit(
+        self, store
+    ):
+        same = [click("s:a", movie, 1000) for movie in (50, 100, 127, 181)]
+        for event in same:
+            store.add(event)
+        store.add(click("s:a", 1, 999))
+        history = store.history("s:a")
+        assert sorted(history[:4], key=lambda e: e.movie_id) == same
+        assert history[4].movie_id == 1
+        assert store.history("s:a") == history
+        assert store.history("s:a", limit=3) == history[:3]
 
     def test_event_round_trips_every_field(self, store):
         event = Event(user_key="u:7", kind="rating", movie_id=50, rating=4.5, ts=123)

@@ -12,6 +12,7 @@ from movie.eventbus.outbox import (
     RelayResult,
     breaker,
     relay_outbox_batch,
+    write_outbox_row,
 )
 from movie.events import Event
 from movie.models import OutboxEvent
@@ -141,6 +142,31 @@ def test_api_answers_and_keeps_the_click_when_the_store_is_down(
     assert relay_outbox_batch(bus=get_event_bus().inner).delivered == 1
     assert visitor.get("/api/history").json()["count"] == 1
     breaker.reset()
+
+
+def test_a_row_is_written_with_every_field_as_the_model_reads_it(db):
+    from django.utils import timezone
+
+    rating = Event(user_key="u:7", kind="rating", movie_id=50, rating=4.5, ts=9)
+    before = timezone.now()
+    first = write_outbox_row(click("s:a", 100, 1))
+    second = write_outbox_row(rating, last_error="not sent")
+    assert second > first
+    row = OutboxEvent.objects.get(pk=second)
+    assert (row.event_id, row.user_key, row.attempts) == (rating.event_id, "u:7", 0)
+    assert row.payload == rating.to_dict()
+    assert row.last_error == "not sent"
+    assert before <= row.created <= timezone.now()
+    assert OutboxEvent.objects.get(pk=first).payload["movie_id"] == 100
+
+
+def test_a_row_written_in_a_rolled_back_transaction_is_gone(db):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        write_outbox_row(click("s:a", 100, 1))
+        raise RuntimeError("the request failed")
+    assert not OutboxEvent.objects.exists()
 
 
 def test_outbox_is_off_on_the_embedded_default(settings):
