@@ -37,9 +37,10 @@ _ANY_KEY = "visitor key"
 def _history_sql(using: str, limit: int | None) -> str:
     """The ORM's statement for one visitor's history, newest first, written once
     per process for each database and limit; a read runs it with the visitor's
-    key. Every page of a visitor with clicks reads the history, and building the
-    query cost about four times the read itself (docs/BENCHMARKS.md, "The
-    outbox write and the history read without the ORM's query building")."""
+    key. Every page of a visitor with clicks reads the history, and the ORM's
+    read cost three to four times the plain statement's, most of it building
+    the query (docs/BENCHMARKS.md, "The outbox write and the history read
+    without the ORM's query building")."""
     rows = (
         ClickEvent.objects.using(using)
         .filter(user_key=_ANY_KEY)

@@ -106,36 +106,51 @@ def _bus_failed(user_key: str, error: BaseException) -> None:
 
 
 # The columns `write_outbox_row` gives a value, in this order.
-_COLUMNS = ("event_id", "user_key", "payload", "created", "attempts", "last_error")
+_OUTBOX_COLUMNS = (
+    "event_id",
+    "user_key",
+    "payload",
+    "created",
+    "attempts",
+    "last_error",
+)
 
 
 def write_outbox_row(event: Message, *, last_error: str = "") -> int:
     """Write one outbox row for `event` (in the caller's transaction); its id.
 
-    One plain INSERT, each value prepared by its model field as the ORM would:
-    every click writes one, and `OutboxEvent.objects.create` spent about 0.1 ms
-    of CPU more per row on building the model and the statement
+    One plain INSERT, each value prepared by its model field as the ORM would,
+    and a failed one marks the caller's transaction for rollback as the ORM's
+    does: every click writes one, and `OutboxEvent.objects.create` spent about
+    0.1 ms of CPU more per row on building the model and the statement
     (docs/BENCHMARKS.md, "The outbox write and the history read without the
     ORM's query building"). SQLite and MariaDB/MySQL, the site's databases,
     give the new id as the cursor's `lastrowid`; another database gets the
     ORM's create."""
-    values = (event.event_id, event.user_key, event.to_dict(), timezone.now(), 0)
+    values = (
+        event.event_id,
+        event.user_key,
+        event.to_dict(),
+        timezone.now(),
+        0,
+        last_error,
+    )
     using = router.db_for_write(OutboxEvent)
     db = connections[using]
     if db.vendor not in ("sqlite", "mysql"):
         row = OutboxEvent.objects.using(using).create(
-            **dict(zip(_COLUMNS, (*values, last_error), strict=True))
+            **dict(zip(_OUTBOX_COLUMNS, values, strict=True))
         )
         return row.pk
     meta = OutboxEvent._meta
-    fields = [meta.get_field(name) for name in _COLUMNS]
+    fields = [meta.get_field(name) for name in _OUTBOX_COLUMNS]
     params = [
         field.get_db_prep_save(value, db)
-        for field, value in zip(fields, (*values, last_error), strict=True)
+        for field, value in zip(fields, values, strict=True)
     ]
     columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
     marks = ", ".join(["%s"] * len(fields))
-    with db.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), db.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({columns}) "
             f"VALUES ({marks})",
@@ -152,16 +167,12 @@ class OutboxEventBus(EventBus):
         if self.inner.asynchronous:
             # The relay hands it to the bus with the rows of other requests; the
             # request only writes it (one INSERT and its commit).
-            self._write(event, last_error="")
+            write_outbox_row(event)
             return
         paused = breaker.open()
-        row_id = self._write(event, last_error=NOT_SENT if paused else "")
+        row_id = write_outbox_row(event, last_error=NOT_SENT if paused else "")
         if not paused:
             transaction.on_commit(lambda: self._deliver(row_id, event), robust=True)
-
-    @staticmethod
-    def _write(event: Message, last_error: str) -> int:
-        return write_outbox_row(event, last_error=last_error)
 
     def _deliver(self, row_id: int, event: Message) -> None:
         if breaker.open():

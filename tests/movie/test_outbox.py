@@ -160,13 +160,40 @@ def test_a_row_is_written_with_every_field_as_the_model_reads_it(db):
     assert OutboxEvent.objects.get(pk=first).payload["movie_id"] == 100
 
 
-def test_a_row_written_in_a_rolled_back_transaction_is_gone(db):
-    from django.db import transaction
+def test_a_failed_write_rolls_back_the_callers_transaction(db, monkeypatch):
+    from django.db import DatabaseError, connection, transaction
+    from django.db.backends.utils import CursorWrapper
 
-    with pytest.raises(RuntimeError), transaction.atomic():
+    execute = CursorWrapper.execute
+
+    def failing(self, sql, params=None):
+        if sql.startswith("INSERT") and "outbox" in sql and failing.armed:
+            raise DatabaseError("the database went away")
+        return execute(self, sql, params)
+
+    failing.armed = False
+    monkeypatch.setattr(CursorWrapper, "execute", failing)
+    with transaction.atomic():
         write_outbox_row(click("s:a", 100, 1))
-        raise RuntimeError("the request failed")
+        failing.armed = True
+        with pytest.raises(DatabaseError):
+            write_outbox_row(click("s:a", 127, 2))
+        # As after a failed ORM save: the transaction commits nothing.
+        assert connection.needs_rollback
     assert not OutboxEvent.objects.exists()
+
+
+def test_another_database_gets_the_orms_create(db, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(connection, "vendor", "postgresql")
+    row_id = write_outbox_row(click("s:a", 100, 1), last_error="not sent")
+    row = OutboxEvent.objects.get(pk=row_id)
+    assert (row.user_key, row.payload["movie_id"], row.last_error) == (
+        "s:a",
+        100,
+        "not sent",
+    )
 
 
 def test_outbox_is_off_on_the_embedded_default(settings):
