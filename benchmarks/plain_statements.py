@@ -13,20 +13,19 @@ default; DJANGO_ENV_FILE=.env.stack for MariaDB).
   commits on its own; the CPU counts, not the wait for the commit.
 
 Each round runs each way `--calls` times and prints the CPU microseconds per
-call (`time.thread_time`); the machine's reading first. The rows it writes are
-deleted at the end.
+call (`time.thread_time`, `benchmarks.cpu_rounds`); the machine's reading
+first. The rows it writes are deleted at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from collections.abc import Callable
 
 import django
 
+from benchmarks.cpu_rounds import interleaved_us, median_lines
 from benchmarks.machine import speed_line
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
@@ -72,13 +71,6 @@ WAYS: dict[str, dict[str, Callable[[], object]]] = {
 }
 
 
-def per_call_us(call: Callable[[], object], calls: int) -> float:
-    started = time.thread_time()
-    for _ in range(calls):
-        call()
-    return (time.thread_time() - started) * 1e6 / calls
-
-
 def _events() -> list[Event]:
     return [
         Event(user_key=VISITOR, kind="click", movie_id=50 + i, ts=1_000_000 + i)
@@ -99,18 +91,8 @@ def main() -> None:
         if orm_history() != site_history() or len(site_history()) != 10:
             raise RuntimeError("the two history reads differ")
         for name, ways in WAYS.items():
-            results: dict[str, list[float]] = {way: [] for way in ways}
-            for call in ways.values():  # warm both
-                per_call_us(call, 50)
-            for _ in range(args.rounds):
-                for way, call in ways.items():
-                    results[way].append(per_call_us(call, args.calls))
-            for way, values in results.items():
-                rounds = ", ".join(f"{v:.0f}" for v in values)
-                print(
-                    f"{name}, {way}: median {statistics.median(values):.0f} us "
-                    f"CPU per call (rounds: {rounds})"
-                )
+            results = interleaved_us(ways, calls=args.calls, rounds=args.rounds)
+            print("\n".join(median_lines(results, prefix=f"{name}, ")))
     finally:
         ClickEvent.objects.filter(user_key=VISITOR).delete()
         OutboxEvent.objects.filter(user_key=VISITOR).delete()

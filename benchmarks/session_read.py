@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
+from collections.abc import Callable
 
 import django
 
+from benchmarks.cpu_rounds import interleaved_us, median_lines
 from benchmarks.machine import speed_line
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
@@ -29,12 +29,12 @@ from pseudorec import session_store  # noqa: E402
 ENGINES = {"django db": db.SessionStore, "session_store": session_store.SessionStore}
 
 
-def per_load_us(engine: type, key: str, loads: int) -> float:
-    started = time.thread_time()
-    for _ in range(loads):
+def _loading(engine: type, key: str) -> Callable[[], None]:
+    def load() -> None:
         if not engine(session_key=key).load():
             raise RuntimeError("the saved session did not load")
-    return (time.thread_time() - started) * 1e6 / loads
+
+    return load
 
 
 def main() -> None:
@@ -47,18 +47,10 @@ def main() -> None:
     saved["anon_visitor_key"] = "v:session-read-benchmark"
     saved.save()
     try:
-        results: dict[str, list[float]] = {name: [] for name in ENGINES}
-        for engine in ENGINES.values():  # warm both
-            per_load_us(engine, saved.session_key, 50)
-        for _ in range(args.rounds):
-            for name, engine in ENGINES.items():
-                results[name].append(per_load_us(engine, saved.session_key, args.loads))
-        for name, values in results.items():
-            rounds = ", ".join(f"{v:.0f}" for v in values)
-            print(
-                f"{name}: median {statistics.median(values):.0f} us CPU per load "
-                f"(rounds: {rounds})"
-            )
+        key = saved.session_key
+        ways = {name: _loading(engine, key) for name, engine in ENGINES.items()}
+        results = interleaved_us(ways, calls=args.loads, rounds=args.rounds)
+        print("\n".join(median_lines(results, per="load")))
     finally:
         saved.delete()
 
