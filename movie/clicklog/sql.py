@@ -16,19 +16,9 @@ from movie.models import ClickEvent, ImpressionEvent
 SCAN_CHUNK = 2000
 
 
-def _to_event(row: ClickEvent) -> Event:
-    return Event(
-        event_id=row.event_id,
-        user_key=row.user_key,
-        kind=row.kind,
-        movie_id=row.movie_id,
-        rating=row.rating,
-        ts=row.ts,
-    )
-
-
-# What a history read gives, in this order (`Event`'s fields of a stored event).
-_HISTORY_COLUMNS = ("event_id", "user_key", "kind", "movie_id", "rating", "ts")
+# A stored event's columns, in this order (`Event`'s fields): what every read
+# of events gives `_to_event`.
+_EVENT_COLUMNS = ("event_id", "user_key", "kind", "movie_id", "rating", "ts")
 # Stands for the visitor's key while the ORM writes the history statement.
 _ANY_KEY = "visitor key"
 
@@ -45,7 +35,7 @@ def _history_sql(using: str, limit: int | None) -> str:
         ClickEvent.objects.using(using)
         .filter(user_key=_ANY_KEY)
         .order_by("-ts", "-event_id")
-        .values_list(*_HISTORY_COLUMNS)
+        .values_list(*_EVENT_COLUMNS)
     )
     if limit is not None:
         rows = rows[:limit]
@@ -55,10 +45,12 @@ def _history_sql(using: str, limit: int | None) -> str:
     return sql
 
 
-def _history_event(row: tuple) -> Event:
+def _to_event(row: tuple) -> Event:
+    """The event of a row of `_EVENT_COLUMNS` (the ORM's values, or a plain
+    statement's, whose event_id SQLite and MariaDB give as text)."""
     event_id, user_key, kind, movie_id, rating, ts = row
     if not isinstance(event_id, uuid.UUID):
-        event_id = uuid.UUID(str(event_id))  # SQLite and MariaDB give text
+        event_id = uuid.UUID(str(event_id))
     return Event(
         event_id=event_id,
         user_key=user_key,
@@ -116,10 +108,11 @@ class SqlClickLogStore(ClickLogStore):
         using = router.db_for_read(ClickEvent)
         with connections[using].cursor() as cursor:
             cursor.execute(_history_sql(using, limit), [user_key])
-            return [_history_event(row) for row in cursor.fetchall()]
+            return [_to_event(row) for row in cursor.fetchall()]
 
     def get(self, user_key: str, event_id: uuid.UUID) -> Event | None:
-        row = ClickEvent.objects.filter(user_key=user_key, event_id=event_id).first()
+        rows = ClickEvent.objects.filter(user_key=user_key, event_id=event_id)
+        row = rows.values_list(*_EVENT_COLUMNS).first()
         return _to_event(row) if row else None
 
     def delete(self, user_key: str, event_id: uuid.UUID) -> bool:
@@ -163,8 +156,8 @@ class SqlClickLogStore(ClickLogStore):
         return [_to_impression(row) for row in rows.order_by("-ts", "-event_id")]
 
     def events_scan(self) -> Iterator[Event]:
-        rows = ClickEvent.objects.order_by().iterator(chunk_size=SCAN_CHUNK)
-        return (_to_event(row) for row in rows)
+        rows = ClickEvent.objects.order_by().values_list(*_EVENT_COLUMNS)
+        return (_to_event(row) for row in rows.iterator(chunk_size=SCAN_CHUNK))
 
     def impressions_scan(self) -> Iterator[Impression]:
         rows = ImpressionEvent.objects.order_by().iterator(chunk_size=SCAN_CHUNK)
