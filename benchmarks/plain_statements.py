@@ -38,22 +38,13 @@ from movie.events import Event  # noqa: E402
 from movie.models import ClickEvent, OutboxEvent  # noqa: E402
 
 VISITOR = "v:plain-statements-benchmark"
+COLUMNS = ("event_id", "user_key", "kind", "movie_id", "rating", "ts")
 
 
 def orm_history() -> list[Event]:
     """The read as the store made it before: model rows made into events."""
     rows = ClickEvent.objects.filter(user_key=VISITOR).order_by("-ts", "-event_id")
-    return [
-        Event(
-            event_id=row.event_id,
-            user_key=row.user_key,
-            kind=row.kind,
-            movie_id=row.movie_id,
-            rating=row.rating,
-            ts=row.ts,
-        )
-        for row in rows
-    ]
+    return [Event(**{name: getattr(row, name) for name in COLUMNS}) for row in rows]
 
 
 def site_history() -> list[Event]:
