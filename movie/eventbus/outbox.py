@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from django.db import connection, connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from movie.eventbus.base import EventBus
@@ -116,6 +117,18 @@ _OUTBOX_COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _outbox_insert(using: str) -> tuple[list[Field], str]:
+    """The model fields of `_OUTBOX_COLUMNS` and the INSERT of one outbox row
+    on database `using`, written once per process for each database."""
+    meta = OutboxEvent._meta
+    fields = [meta.get_field(name) for name in _OUTBOX_COLUMNS]
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return fields, f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"
+
+
 def write_outbox_row(event: Message, *, last_error: str = "") -> int:
     """Write one outbox row for `event` (in the caller's transaction); its id.
 
@@ -142,20 +155,13 @@ def write_outbox_row(event: Message, *, last_error: str = "") -> int:
             **dict(zip(_OUTBOX_COLUMNS, values, strict=True))
         )
         return row.pk
-    meta = OutboxEvent._meta
-    fields = [meta.get_field(name) for name in _OUTBOX_COLUMNS]
+    fields, sql = _outbox_insert(using)
     params = [
         field.get_db_prep_save(value, db)
         for field, value in zip(fields, values, strict=True)
     ]
-    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
     with transaction.mark_for_rollback_on_error(using), db.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({columns}) "
-            f"VALUES ({marks})",
-            params,
-        )
+        cursor.execute(sql, params)
         return cursor.lastrowid
 
 
