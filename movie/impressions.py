@@ -13,7 +13,14 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 
-from movie.events import IMPRESSION, Event, EventError, check_movie_id, now_ms
+from movie.events import (
+    IMPRESSION,
+    Event,
+    EventError,
+    check_movie_id,
+    new_event_id,
+    now_ms,
+)
 
 # Where a list is shown, with the words the staff dashboard shows for it; "api"
 # is GET/POST /api/recommendations.
@@ -40,7 +47,7 @@ class Impression:
     movie_ids: tuple[int, ...]  # in the order shown, position 1 first
     request_id: str
     ts: int = field(default_factory=now_ms)
-    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = field(default_factory=new_event_id)
     kind: str = IMPRESSION
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from movie.events import (
     Event,
     check_kind,
     check_movie_id,
+    new_event_id,
 )
 from movie.impressions import ANONYMOUS, Impression
 from movie.recommendations.doorbell import history_changed
@@ -87,7 +88,7 @@ def record_event(
         kind=kind,
         movie_id=movie_id,
         rating=rating,
-        event_id=event_id or uuid.uuid4(),
+        event_id=event_id or new_event_id(),
     )
     CLICKS.labels(kind=kind).inc()
     if event_id is None:

@@ -2,6 +2,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import types
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,19 @@ def catalogue(db):
         movie.genres.set(genres)
         movies[pk] = movie
     return movies
+
+
+@pytest.fixture
+def one_millisecond(monkeypatch):
+    """Every event and impression made from now on has the same timestamp (a
+    fast client, or a busy server, makes several within one millisecond)."""
+    import movie.events
+
+    frozen = movie.events.time.time_ns()
+    monkeypatch.setattr(
+        movie.events, "time", types.SimpleNamespace(time_ns=lambda: frozen)
+    )
+    return frozen // 1_000_000
 
 
 @pytest.fixture

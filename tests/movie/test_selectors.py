@@ -1,5 +1,7 @@
 import time
 
+import pytest
+
 from movie import selectors, services
 
 
@@ -43,23 +45,29 @@ def test_movies_in_genre(catalogue):
     assert [m.pk for m in selectors.movies_in_genre(genre=drama)] == [100, 127]
 
 
-def test_current_rating_is_the_newest(catalogue):
-    services.record_rating(user_key="s:a", movie_id=50, rating=2.0)
-    time.sleep(0.002)  # a later millisecond: events are ordered by timestamp
-    services.record_rating(user_key="s:a", movie_id=50, rating=4.5)
+@pytest.mark.parametrize("clock", ["later milliseconds", "one millisecond"])
+def test_current_rating_is_the_newest(catalogue, request, clock):
+    if clock == "one millisecond":
+        request.getfixturevalue("one_millisecond")
+    for rating in (2.0, 4.5, 3.0, 5.0):
+        services.record_rating(user_key="s:a", movie_id=50, rating=rating)
+        if clock == "later milliseconds":
+            time.sleep(0.002)
     services.record_rating(user_key="s:b", movie_id=50, rating=1.0)
-    assert selectors.VisitorHistory(user_key="s:a").signals.ratings == {50: 4.5}
+    assert selectors.VisitorHistory(user_key="s:a").signals.ratings == {50: 5.0}
     assert selectors.VisitorHistory(user_key="s:b").signals.ratings == {50: 1.0}
 
 
-def test_signals_list_movies_most_recent_first_each_once(catalogue):
-    for movie_id in (50, 100, 50, 127):
+@pytest.mark.parametrize("clock", ["later milliseconds", "one millisecond"])
+def test_signals_list_movies_most_recent_first_each_once(catalogue, request, clock):
+    if clock == "one millisecond":
+        request.getfixturevalue("one_millisecond")
+    for movie_id in (50, 100, 50, 127, 1, 181):
         services.record_click(user_key="s:a", movie_id=movie_id)
-        # Events are ordered by their millisecond timestamp; two in the same
-        # millisecond have no order, which no visitor can click fast enough to see.
-        time.sleep(0.002)
+        if clock == "later milliseconds":
+            time.sleep(0.002)
     signals = selectors.VisitorHistory(user_key="s:a").signals
-    assert signals.movie_ids == [127, 50, 100]
+    assert signals.movie_ids == [181, 1, 127, 50, 100]
 
 
 def _genre_names(movie) -> list[str]:

@@ -104,8 +104,10 @@ def test_other_fine_tuning_settings_are_never_answered_from_the_kept_rows(
 
 
 def test_another_visitor_with_the_same_history_is_served_from_the_same_list(
-    visitor, other_visitor, parity_site, fine_tunings
+    visitor, other_visitor, parity_site, fine_tunings, one_millisecond
 ):
+    """Also when their clicks share one millisecond: each history reads back in
+    the order it was clicked, so both are the same input."""
     click(visitor, 2, 4, 6)
     click(other_visitor, 2, 4, 6)
     assert for_you(visitor) == for_you(other_visitor)
