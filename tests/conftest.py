@@ -69,7 +69,6 @@ def one_millisecond(monkeypatch):
     monkeypatch.setattr(
         movie.events, "time", types.SimpleNamespace(time_ns=lambda: frozen)
     )
-    return frozen // 1_000_000
 
 
 @pytest.fixture
