@@ -3,6 +3,7 @@ what the benchmarks comparing two ways of a read or a write share."""
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -31,14 +32,32 @@ def interleaved_us(
 
 
 def median_lines(
-    results: dict[str, list[float]], *, prefix: str = "", per: str = "call"
+    results: dict[str, list[float]],
+    *,
+    prefix: str = "",
+    per: str = "call",
+    digits: int = 0,
 ) -> list[str]:
-    """One line per way: its median and every round."""
+    """One line per way: its median and every round, with `digits` decimals."""
     lines = []
     for name, values in results.items():
-        rounds = ", ".join(f"{v:.0f}" for v in values)
+        rounds = ", ".join(f"{v:.{digits}f}" for v in values)
         lines.append(
-            f"{prefix}{name}: median {statistics.median(values):.0f} us CPU "
+            f"{prefix}{name}: median {statistics.median(values):.{digits}f} us CPU "
             f"per {per} (rounds: {rounds})"
         )
     return lines
+
+
+def rounds_arguments(
+    description: str, *, calls: int, per: str = "calls"
+) -> tuple[int, int]:
+    """The command line of such a benchmark: calls of each way per round
+    (`--calls`, or `--loads` and the like with `per`), and `--rounds`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        f"--{per}", type=int, default=calls, dest="calls", metavar=per.upper()
+    )
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    return args.calls, args.rounds

@@ -12,16 +12,14 @@ second figure is how many of two quick events read back in their order.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
-import statistics
 import uuid
 from collections.abc import Callable
 
 import django
 
-from benchmarks.cpu_rounds import interleaved_us
+from benchmarks.cpu_rounds import interleaved_us, median_lines, rounds_arguments
 from benchmarks.machine import speed_line
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
@@ -43,18 +41,13 @@ def in_order(make: Callable[[], uuid.UUID], calls: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    calls, rounds = rounds_arguments(__doc__.splitlines()[0], calls=100_000)
     print(speed_line())
-    results = interleaved_us(WAYS, calls=args.calls, rounds=args.rounds)
-    for name, values in results.items():
-        rounds = ", ".join(f"{v:.2f}" for v in values)
+    results = interleaved_us(WAYS, calls=calls, rounds=rounds)
+    print("\n".join(median_lines(results, per="id", digits=2)))
+    for name, make in WAYS.items():
         print(
-            f"{name}: median {statistics.median(values):.2f} us CPU per id "
-            f"(rounds: {rounds}); in the order made: "
-            f"{in_order(WAYS[name], args.calls):,} of {args.calls:,} pairs"
+            f"{name}: in the order made: {in_order(make, calls):,} of {calls:,} pairs"
         )
 
 

@@ -19,13 +19,12 @@ first. The rows it writes are deleted at the end.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Callable
 
 import django
 
-from benchmarks.cpu_rounds import interleaved_us, median_lines
+from benchmarks.cpu_rounds import interleaved_us, median_lines, rounds_arguments
 from benchmarks.machine import speed_line
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
@@ -81,10 +80,7 @@ def _events() -> list[Event]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    calls, rounds = rounds_arguments(__doc__.splitlines()[0], calls=2000)
     print(speed_line())
     store = SqlClickLogStore()
     for event in _events():
@@ -93,7 +89,7 @@ def main() -> None:
         if orm_history() != site_history() or len(site_history()) != 10:
             raise RuntimeError("the two history reads differ")
         for name, ways in WAYS.items():
-            results = interleaved_us(ways, calls=args.calls, rounds=args.rounds)
+            results = interleaved_us(ways, calls=calls, rounds=rounds)
             print("\n".join(median_lines(results, prefix=f"{name}, ")))
     finally:
         ClickEvent.objects.filter(user_key=VISITOR).delete()

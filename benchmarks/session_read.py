@@ -10,13 +10,12 @@ the CPU microseconds per load (`time.thread_time`); the machine's reading first.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Callable
 
 import django
 
-from benchmarks.cpu_rounds import interleaved_us, median_lines
+from benchmarks.cpu_rounds import interleaved_us, median_lines, rounds_arguments
 from benchmarks.machine import speed_line
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pseudorec.settings")
@@ -38,10 +37,7 @@ def _loading(engine: type, key: str) -> Callable[[], None]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loads", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    loads, rounds = rounds_arguments(__doc__.splitlines()[0], calls=2000, per="loads")
     print(speed_line())
     saved = db.SessionStore()
     saved["anon_visitor_key"] = "v:session-read-benchmark"
@@ -49,7 +45,7 @@ def main() -> None:
     try:
         key = saved.session_key
         ways = {name: _loading(engine, key) for name, engine in ENGINES.items()}
-        results = interleaved_us(ways, calls=args.loads, rounds=args.rounds)
+        results = interleaved_us(ways, calls=loads, rounds=rounds)
         print("\n".join(median_lines(results, per="load")))
     finally:
         saved.delete()
